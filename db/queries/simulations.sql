@@ -1,0 +1,88 @@
+-- Registers a new run in status 'running'. The caller has already derived
+-- the scalar columns from config_json; a duplicate simulation_id fails on the
+-- primary key and leaves the existing row untouched.
+-- name: InsertSimulation :exec
+INSERT INTO simulations (
+    simulation_id, config_file, config_hash, rng_seed, ticks_per_day, num_days,
+    num_agents, total_ticks, config_json, status, started_at,
+    experiment_run_id, experiment_iteration
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, 'running', $10, $11, $12
+);
+
+-- The whole row of one run, for summaries. config_json is JSON text.
+-- name: GetSimulation :one
+SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
+       num_days, num_agents, total_ticks, config_json, status, started_at,
+       completed_at, total_arrivals, total_settlements, total_cost_cents,
+       duration_seconds, ticks_per_second, error_message, event_count,
+       last_tick, experiment_run_id, experiment_iteration
+FROM simulations
+WHERE simulation_id = $1;
+
+-- What the writer needs to continue a run: its status, how ticks map to
+-- days, how many events are committed (the next seq) and the last committed
+-- tick (the resume point).
+-- name: GetWriteState :one
+SELECT status, ticks_per_day, total_ticks, event_count, last_tick
+FROM simulations
+WHERE simulation_id = $1;
+
+-- Advances the resume point in the same transaction that commits the events.
+-- name: RecordProgress :exec
+UPDATE simulations
+SET event_count = $2, last_tick = $3
+WHERE simulation_id = $1;
+
+-- Final metrics of a run. Only a running run can complete; zero rows
+-- affected means the run is unknown or no longer running.
+-- name: CompleteSimulation :execrows
+UPDATE simulations
+SET status = 'completed',
+    completed_at = $2,
+    total_arrivals = $3,
+    total_settlements = $4,
+    total_cost_cents = $5,
+    duration_seconds = $6,
+    ticks_per_second = $7
+WHERE simulation_id = $1 AND status = 'running';
+
+-- Marks a running run failed with the reason; zero rows affected means the
+-- run is unknown or no longer running.
+-- name: FailSimulation :execrows
+UPDATE simulations
+SET status = 'failed', completed_at = $2, error_message = $3
+WHERE simulation_id = $1 AND status = 'running';
+
+-- Every run still 'running' becomes 'failed' with the given reason. Only
+-- safe when no writer is active on the file (DuckDB allows one writing
+-- process, so a writer that runs this is that writer).
+-- name: FailRunningSimulations :many
+UPDATE simulations
+SET status = 'failed', completed_at = $1, error_message = $2
+WHERE status = 'running'
+RETURNING simulation_id;
+
+-- Runs, newest first, optionally only those with one status and/or of one
+-- experiment run.
+-- name: ListSimulations :many
+SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
+       num_days, num_agents, total_ticks, config_json, status, started_at,
+       completed_at, total_arrivals, total_settlements, total_cost_cents,
+       duration_seconds, ticks_per_second, error_message, event_count,
+       last_tick, experiment_run_id, experiment_iteration
+FROM simulations
+WHERE (sqlc.narg(status)::varchar IS NULL OR status = sqlc.narg(status)::varchar)
+  AND (sqlc.narg(experiment_run_id)::varchar IS NULL OR experiment_run_id = sqlc.narg(experiment_run_id)::varchar)
+ORDER BY started_at DESC, simulation_id DESC;
+
+-- The runs of one experiment run in iteration order.
+-- name: ListExperimentSimulations :many
+SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
+       num_days, num_agents, total_ticks, config_json, status, started_at,
+       completed_at, total_arrivals, total_settlements, total_cost_cents,
+       duration_seconds, ticks_per_second, error_message, event_count,
+       last_tick, experiment_run_id, experiment_iteration
+FROM simulations
+WHERE experiment_run_id = $1
+ORDER BY experiment_iteration, started_at, simulation_id;

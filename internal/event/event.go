@@ -1,0 +1,422 @@
+// Package event takes SimCash engine events apart for storage and puts them
+// back together byte for byte.
+//
+// An event is a flat JSON object: event_type, tick and the event's own fields
+// at the top level. Decode validates it (syntax, UTF-8, money fields are
+// integer cents, register values finite), lifts event_type, tick, agent_id and
+// tx_id into columns, collects every agent and transaction the event involves
+// whatever the engine named the field, and keeps every other member, byte for
+// byte, as the details object. Rebuild reverses this exactly for compact
+// input (the engine's own format); insignificant whitespace is not kept.
+package event
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// FieldError reports a member of an event that is present but unusable.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %s", e.Field, e.Msg) }
+
+// Lifted member indexes within Layout.
+const (
+	liftType = iota
+	liftTick
+	liftAgent
+	liftTx
+	numLifted
+)
+
+// maxLiftPos is the highest member position Layout can record: 4 positions of
+// 7 bits keep the packed value a non-negative int32.
+const maxLiftPos = 126
+
+// Event is one decoded engine event.
+type Event struct {
+	Type    string
+	Tick    int64
+	HasTick bool
+	// AgentID and TxID are the values of the top-level agent_id and tx_id
+	// members when they are strings ("" and false otherwise).
+	AgentID    string
+	HasAgentID bool
+	TxID       string
+	HasTxID    bool
+	// Details is the JSON object of every member not lifted into a column,
+	// in input order, values byte for byte (whitespace removed).
+	Details []byte
+	// Layout records where the lifted members stood (see Rebuild).
+	Layout int32
+	// Agents and TxIDs are every agent and transaction the event names, in
+	// order of first appearance, without repeats.
+	Agents []string
+	TxIDs  []string
+	// Register is set for StateRegisterSet events.
+	Register *Register
+}
+
+// Register is the register write a StateRegisterSet event carries.
+type Register struct {
+	AgentID string
+	Key     string
+	Value   float64
+}
+
+// partyKeys name a single agent; partyListKeys an array of agents.
+var (
+	partyKeys = map[string]bool{
+		"agent_id": true, "sender_id": true, "receiver_id": true, "sender": true,
+		"receiver": true, "agent_a": true, "agent_b": true, "max_net_outflow_agent": true,
+	}
+	partyListKeys = map[string]bool{"agents": true}
+	txKeys        = map[string]bool{"tx_id": true, "incoming_tx_id": true, "queued_tx_id": true}
+	txListKeys    = map[string]bool{"tx_ids": true, "child_ids": true, "source_transactions": true}
+)
+
+// Decode validates one event object and takes it apart. Errors are
+// *SyntaxError for malformed JSON and *FieldError for a member that is
+// present but wrong; the event is unusable either way.
+func Decode(line []byte) (Event, error) {
+	var membersBuf [16]member
+	members, err := scanObject(line, membersBuf[:0])
+	if err != nil {
+		return Event{}, err
+	}
+	var ev Event
+	var positions [numLifted]int
+	for i := range positions {
+		positions[i] = -1
+	}
+	lifted := 0
+	var moneyRules map[string]moneyRule
+	// Find event_type first: money rules depend on it.
+	for i := range members {
+		m := &members[i]
+		if m.key != "event_type" {
+			continue
+		}
+		if m.kind != KindString {
+			return Event{}, &FieldError{Field: "event_type", Msg: "must be a string, got " + m.kind.String()}
+		}
+		ev.Type, err = stringValue(line, m)
+		if err != nil {
+			return Event{}, err
+		}
+		if ev.Type == "" {
+			return Event{}, &FieldError{Field: "event_type", Msg: "must not be empty"}
+		}
+		moneyRules = moneyFields[ev.Type]
+		if liftable(line, m, i) {
+			positions[liftType] = i
+			lifted++
+		}
+	}
+	if ev.Type == "" {
+		return Event{}, &FieldError{Field: "event_type", Msg: "missing"}
+	}
+	for i := range members {
+		m := &members[i]
+		raw := line[m.valStart:m.valEnd]
+		switch m.key {
+		case "event_type":
+			continue
+		case "tick":
+			if m.kind != KindNumber {
+				return Event{}, &FieldError{Field: "tick", Msg: "must be a non-negative integer, got " + m.kind.String()}
+			}
+			t, err := parseInt(raw)
+			if err != nil || t < 0 {
+				return Event{}, &FieldError{Field: "tick", Msg: "must be a non-negative integer, got " + string(raw)}
+			}
+			ev.Tick, ev.HasTick = t, true
+			if liftable(line, m, i) && string(raw) == strconv.FormatInt(t, 10) {
+				positions[liftTick] = i
+				lifted++
+			}
+			continue
+		}
+		if rule, ok := moneyRules[m.key]; ok {
+			if err := checkMoney(line, m, rule); err != nil {
+				return Event{}, err
+			}
+		}
+		switch {
+		case partyKeys[m.key] && m.kind == KindString:
+			s, err := stringValue(line, m)
+			if err != nil {
+				return Event{}, err
+			}
+			ev.Agents = appendUnique(ev.Agents, s)
+			if m.key == "agent_id" {
+				ev.AgentID, ev.HasAgentID = s, true
+				if liftable(line, m, i) {
+					positions[liftAgent] = i
+					lifted++
+				}
+			}
+		case txKeys[m.key] && m.kind == KindString:
+			s, err := stringValue(line, m)
+			if err != nil {
+				return Event{}, err
+			}
+			ev.TxIDs = appendUnique(ev.TxIDs, s)
+			if m.key == "tx_id" {
+				ev.TxID, ev.HasTxID = s, true
+				if liftable(line, m, i) {
+					positions[liftTx] = i
+					lifted++
+				}
+			}
+		case partyListKeys[m.key] && m.kind == KindArray:
+			if ev.Agents, err = appendStrings(ev.Agents, line, m); err != nil {
+				return Event{}, err
+			}
+		case txListKeys[m.key] && m.kind == KindArray:
+			if ev.TxIDs, err = appendStrings(ev.TxIDs, line, m); err != nil {
+				return Event{}, err
+			}
+		}
+	}
+	if ev.Type == "StateRegisterSet" {
+		if ev.Register, err = registerOf(line, members, ev.AgentID, ev.HasAgentID); err != nil {
+			return Event{}, err
+		}
+	}
+	ev.Details = details(line, members, positions, lifted)
+	for k, p := range positions {
+		if p >= 0 {
+			ev.Layout |= int32(p+1) << (7 * k)
+		}
+	}
+	if ev.Agents == nil {
+		ev.Agents = []string{}
+	}
+	if ev.TxIDs == nil {
+		ev.TxIDs = []string{}
+	}
+	return ev, nil
+}
+
+// liftable reports whether member m (at position pos) can leave details and
+// be rebuilt exactly from its column: its key is written plainly, it stands
+// where Layout can record it, and its string value re-encodes to the same
+// bytes.
+func liftable(line []byte, m *member, pos int) bool {
+	if m.keyEscaped || pos > maxLiftPos {
+		return false
+	}
+	if m.kind != KindString {
+		return m.kind == KindNumber
+	}
+	raw := line[m.valStart:m.valEnd]
+	for _, c := range raw {
+		if c == '\\' {
+			s, err := unquote(raw)
+			return err == nil && string(AppendString(nil, s)) == string(raw)
+		}
+	}
+	return true
+}
+
+func stringValue(line []byte, m *member) (string, error) {
+	raw := line[m.valStart:m.valEnd]
+	for _, c := range raw {
+		if c == '\\' {
+			s, err := unquote(raw)
+			if err != nil {
+				return "", &FieldError{Field: m.key, Msg: err.Error()}
+			}
+			return s, nil
+		}
+	}
+	return string(raw[1 : len(raw)-1]), nil
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, v := range list {
+		if v == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// appendStrings adds the string elements of the array member m to list.
+// Non-string elements (null, numbers) name nobody and are skipped.
+func appendStrings(list []string, line []byte, m *member) ([]string, error) {
+	err := forEachElement(line[m.valStart:m.valEnd], func(raw []byte, kind Kind) error {
+		if kind != KindString {
+			return nil
+		}
+		s := string(raw[1 : len(raw)-1])
+		if hasBackslash(raw) {
+			var err error
+			if s, err = unquote(raw); err != nil {
+				return &FieldError{Field: m.key, Msg: err.Error()}
+			}
+		}
+		list = appendUnique(list, s)
+		return nil
+	})
+	return list, err
+}
+
+func hasBackslash(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// forEachElement calls fn with each element of a validated JSON array.
+func forEachElement(arr []byte, fn func(raw []byte, kind Kind) error) error {
+	i := skipSpace(arr, 1)
+	if i < len(arr) && arr[i] == ']' {
+		return nil
+	}
+	for i < len(arr) {
+		end, kind, _, err := scanValue(arr, i)
+		if err != nil {
+			return err
+		}
+		if err := fn(arr[i:end], kind); err != nil {
+			return err
+		}
+		i = skipSpace(arr, end)
+		if i < len(arr) && arr[i] == ',' {
+			i = skipSpace(arr, i+1)
+			continue
+		}
+		break
+	}
+	return nil
+}
+
+// parseInt parses a JSON integer literal (no fraction, no exponent) that fits
+// int64.
+func parseInt(raw []byte) (int64, error) {
+	for _, c := range raw {
+		if c == '.' || c == 'e' || c == 'E' {
+			return 0, fmt.Errorf("not an integer")
+		}
+	}
+	return strconv.ParseInt(string(raw), 10, 64)
+}
+
+func registerOf(line []byte, members []member, agentID string, hasAgent bool) (*Register, error) {
+	if !hasAgent {
+		return nil, &FieldError{Field: "agent_id", Msg: "StateRegisterSet needs a string agent_id"}
+	}
+	reg := &Register{AgentID: agentID}
+	var haveKey, haveValue bool
+	for i := range members {
+		m := &members[i]
+		switch m.key {
+		case "register_key":
+			if m.kind != KindString {
+				return nil, &FieldError{Field: "register_key", Msg: "must be a string, got " + m.kind.String()}
+			}
+			s, err := stringValue(line, m)
+			if err != nil {
+				return nil, err
+			}
+			reg.Key, haveKey = s, true
+		case "new_value", "old_value":
+			if m.key == "old_value" && m.kind == KindNull {
+				continue
+			}
+			if m.kind != KindNumber {
+				return nil, &FieldError{Field: m.key, Msg: "must be a finite number, got " + m.kind.String()}
+			}
+			raw := line[m.valStart:m.valEnd]
+			v, err := strconv.ParseFloat(string(raw), 64)
+			if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+				return nil, &FieldError{Field: m.key, Msg: "must be a finite number, got " + string(raw)}
+			}
+			if m.key == "new_value" {
+				reg.Value, haveValue = v, true
+			}
+		}
+	}
+	if !haveKey {
+		return nil, &FieldError{Field: "register_key", Msg: "missing from StateRegisterSet"}
+	}
+	if !haveValue {
+		return nil, &FieldError{Field: "new_value", Msg: "missing from StateRegisterSet"}
+	}
+	return reg, nil
+}
+
+// details writes the members that were not lifted as a compact JSON object.
+func details(line []byte, members []member, positions [numLifted]int, lifted int) []byte {
+	size := 2
+	for i := range members {
+		size += members[i].valEnd - members[i].keyStart + 1
+	}
+	out := make([]byte, 0, size)
+	out = append(out, '{')
+	first := true
+	for i := range members {
+		if lifted > 0 && isLifted(positions, i) {
+			continue
+		}
+		m := &members[i]
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		out = append(out, line[m.keyStart:m.keyEnd]...)
+		out = append(out, ':')
+		val := line[m.valStart:m.valEnd]
+		if m.compact {
+			out = append(out, val...)
+		} else {
+			out = appendCompact(out, val)
+		}
+	}
+	return append(out, '}')
+}
+
+func isLifted(positions [numLifted]int, i int) bool {
+	for _, p := range positions {
+		if p == i {
+			return true
+		}
+	}
+	return false
+}
+
+// appendCompact appends a validated JSON value without insignificant
+// whitespace.
+func appendCompact(dst, val []byte) []byte {
+	inString := false
+	for i := 0; i < len(val); i++ {
+		c := val[i]
+		if inString {
+			dst = append(dst, c)
+			if c == '\\' {
+				i++
+				dst = append(dst, val[i])
+			} else if c == '"' {
+				inString = false
+			}
+			continue
+		}
+		if isSpace(c) {
+			continue
+		}
+		if c == '"' {
+			inString = true
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}

@@ -1,0 +1,53 @@
+// Package testutil holds helpers shared by simdb's tests: finding the real
+// SimCash streams and opening gzip JSONL. It is imported only from _test
+// files.
+package testutil
+
+import (
+	"bufio"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// CorpusFile returns the path of a file of the SimCash event corpus named by
+// $SIMDB_CORPUS, or skips the test with a message when the variable is
+// unset. A set variable naming a missing file fails the test: CI sets it, so
+// a missing file there is a broken setup, not a reason to skip.
+func CorpusFile(t testing.TB, name string) string {
+	t.Helper()
+	dir := os.Getenv("SIMDB_CORPUS")
+	if dir == "" {
+		t.Skipf("SIMDB_CORPUS is not set; set it to ../shared/data/simcash-events to run this test on %s", name)
+	}
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("SIMDB_CORPUS=%s: %v", dir, err)
+	}
+	return p
+}
+
+// ReadLines returns every line of a gzip JSONL file.
+func ReadLines(t testing.TB, path string) [][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
+	var lines [][]byte
+	for sc.Scan() {
+		lines = append(lines, append([]byte(nil), sc.Bytes()...))
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
