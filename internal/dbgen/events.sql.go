@@ -49,8 +49,8 @@ func (q *Queries) CountEventsByType(ctx context.Context, db DBTX, simulationID s
 
 const getEventTotals = `-- name: GetEventTotals :one
 SELECT count(*) AS total_events,
-       CAST(max(tick) AS BIGINT) AS max_tick,
-       CAST(max(day) AS BIGINT) AS max_day
+       CAST(COALESCE(max(tick), -1) AS BIGINT) AS max_tick,
+       CAST(COALESCE(max(day), -1) AS BIGINT) AS max_day
 FROM simulation_events
 WHERE simulation_id = $1
 `
@@ -61,7 +61,8 @@ type GetEventTotalsRow struct {
 	MaxDay      int64
 }
 
-// Size and extent of a run's stream. Zero rows give count 0 and NULL maxima.
+// Size and extent of a run's stream. A run without events gives count 0
+// and -1 for both maxima.
 func (q *Queries) GetEventTotals(ctx context.Context, db DBTX, simulationID string) (GetEventTotalsRow, error) {
 	row := db.QueryRowContext(ctx, getEventTotals, simulationID)
 	var i GetEventTotalsRow

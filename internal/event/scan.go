@@ -202,10 +202,10 @@ func scanValue(b []byte, i int) (end int, kind Kind, compact bool, err error) {
 // explicit stack instead of recursion, so depth costs no Go stack.
 func scanContainer(b []byte, i int) (end int, compact bool, err error) {
 	const (
-		afterOpen = iota // just after '{' or '['
-		wantKey          // inside an object, after ','
-		wantValue        // after ':' or, inside an array, after ','
-		afterValue       // after a complete element
+		afterOpen  = iota // just after '{' or '['
+		wantKey           // inside an object, after ','
+		wantValue         // after ':' or, inside an array, after ','
+		afterValue        // after a complete element
 	)
 	var stackBuf [MaxDepth]byte
 	stack := append(stackBuf[:0], b[i])

@@ -1,0 +1,365 @@
+package provider
+
+// The event queries are built here by hand instead of by sqlc, for two
+// reasons sqlc's PostgreSQL parser cannot get around on DuckDB:
+//   - the filters are optional, and sqlc's only way to express that is
+//     `($1 IS NULL OR tick = $1)`, which hides the predicate from DuckDB's
+//     filter pushdown, so a tick filter would scan every row instead of
+//     skipping row groups by their zone maps;
+//   - list parameters (event types) are generated as pq.Array(…), which
+//     DuckDB rejects.
+// Only predicates the filter asks for are added, and each value is a bound
+// parameter: text that looks like SQL is matched literally.
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/simcash/simdb/internal/event"
+)
+
+// Page size limits of GetSimulationEvents (SimCash's contract).
+const (
+	DefaultEventLimit = 100
+	MaxEventLimit     = 1000
+)
+
+// Sort orders for EventFilter.Sort.
+const (
+	SortTickAsc  = "tick_asc"
+	SortTickDesc = "tick_desc"
+)
+
+// EventFilter selects events of one simulation. Zero fields select
+// everything; all given conditions must hold.
+type EventFilter struct {
+	Tick    *int64 `json:"tick,omitempty"`
+	TickMin *int64 `json:"tick_min,omitempty"` // inclusive
+	TickMax *int64 `json:"tick_max,omitempty"` // inclusive
+	Day     *int64 `json:"day,omitempty"`
+	// AgentID matches every event the agent takes part in, under any of
+	// the engine's names for a party (sender, receiver_id, agent_a,
+	// agents[], …).
+	AgentID string `json:"agent_id,omitempty"`
+	// TxID matches every event that involves the transaction (tx_id,
+	// tx_ids[], child_ids[], incoming_tx_id, queued_tx_id,
+	// source_transactions[]).
+	TxID string `json:"tx_id,omitempty"`
+	// EventTypes matches any of the listed types.
+	EventTypes []string `json:"event_types,omitempty"`
+	// Limit is the page size: 0 means DefaultEventLimit, and it is clamped
+	// to 1..MaxEventLimit. Ignored by StreamEvents.
+	Limit int `json:"limit"`
+	// Offset skips that many matching events (negative counts as 0).
+	Offset int `json:"offset"`
+	// Sort is SortTickAsc (default, "" too) or SortTickDesc, the exact
+	// reverse: (tick, seq) both descending.
+	Sort string `json:"sort"`
+	// After continues from a cursor (a page's Next): only events after it
+	// in the sort order match. Unlike Offset its cost does not grow with
+	// the page number.
+	After *Cursor `json:"after,omitempty"`
+}
+
+// Cursor is a position in a simulation's stream.
+type Cursor struct {
+	Tick int64 `json:"tick"`
+	Seq  int64 `json:"seq"`
+}
+
+// Int64 returns a pointer to v, for EventFilter's optional fields.
+func Int64(v int64) *int64 { return &v }
+
+// StoredEvent is one row of simulation_events, with the fields most
+// readers want lifted to the top whatever the engine called them.
+type StoredEvent struct {
+	EventID        string          `json:"event_id"`
+	SimulationID   string          `json:"simulation_id"`
+	Seq            int64           `json:"seq"`
+	Tick           int64           `json:"tick"`
+	Day            int64           `json:"day"`
+	EventTimestamp time.Time       `json:"event_timestamp"`
+	CreatedAt      time.Time       `json:"created_at"`
+	EventType      string          `json:"event_type"`
+	AgentID        *string         `json:"agent_id"`
+	TxID           *string         `json:"tx_id"`
+	Details        json.RawMessage `json:"details"`
+	Agents         []string        `json:"agents"`
+	TxIDs          []string        `json:"tx_ids"`
+	// Sender is sender_id or sender; Receiver is receiver_id or receiver.
+	Sender   *string `json:"sender,omitempty"`
+	Receiver *string `json:"receiver,omitempty"`
+	Amount   *int64  `json:"amount,omitempty"`
+	Deadline *int64  `json:"deadline,omitempty"`
+	Priority *int64  `json:"priority,omitempty"`
+
+	layout int32
+}
+
+// Raw rebuilds the event object exactly as it was persisted (byte for byte
+// for the engine's compact JSON).
+func (e *StoredEvent) Raw() (json.RawMessage, error) {
+	st := event.Stored{Type: e.EventType, Tick: e.Tick, Details: e.Details, Layout: e.layout}
+	if e.AgentID != nil {
+		st.AgentID = *e.AgentID
+	}
+	if e.TxID != nil {
+		st.TxID = *e.TxID
+	}
+	return event.Rebuild(nil, st)
+}
+
+// EventPage is one page of GetSimulationEvents.
+type EventPage struct {
+	Events []StoredEvent `json:"events"`
+	// Total is the number of matching events before paging.
+	Total  int64       `json:"total"`
+	Limit  int         `json:"limit"`
+	Offset int         `json:"offset"`
+	Filter EventFilter `json:"filters"`
+	// Next is the cursor after the last event of the page (nil when the
+	// page is empty); pass it as Filter.After for the next page.
+	Next *Cursor `json:"next,omitempty"`
+}
+
+// normalize applies the defaults and clamps, and rejects contradictions.
+func (f EventFilter) normalize() (EventFilter, error) {
+	switch f.Sort {
+	case "":
+		f.Sort = SortTickAsc
+	case SortTickAsc, SortTickDesc:
+	default:
+		return f, fmt.Errorf("%w: unknown sort %q (want %s or %s)", ErrInvalidFilter, f.Sort, SortTickAsc, SortTickDesc)
+	}
+	if f.TickMin != nil && f.TickMax != nil && *f.TickMin > *f.TickMax {
+		return f, fmt.Errorf("%w: tick_min %d is greater than tick_max %d", ErrInvalidFilter, *f.TickMin, *f.TickMax)
+	}
+	switch {
+	case f.Limit == 0:
+		f.Limit = DefaultEventLimit
+	case f.Limit < 1:
+		f.Limit = 1
+	case f.Limit > MaxEventLimit:
+		f.Limit = MaxEventLimit
+	}
+	if f.Offset < 0 {
+		f.Offset = 0
+	}
+	return f, nil
+}
+
+// stringList binds a Go []string as a DuckDB list parameter.
+type stringList []string
+
+func (l stringList) Value() (driver.Value, error) { return []string(l), nil }
+
+// where renders the filter as SQL predicates with positional parameters.
+// withCursor adds the keyset condition of f.After.
+func (f EventFilter) where(simulationID string) (string, []any) {
+	var b strings.Builder
+	args := []any{simulationID}
+	b.WriteString("simulation_id = $1")
+	add := func(pred string, v any) {
+		args = append(args, v)
+		b.WriteString(" AND ")
+		b.WriteString(strings.ReplaceAll(pred, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.Tick != nil {
+		add("tick = ?", *f.Tick)
+	}
+	if f.TickMin != nil {
+		add("tick >= ?", *f.TickMin)
+	}
+	if f.TickMax != nil {
+		add("tick <= ?", *f.TickMax)
+	}
+	if f.Day != nil {
+		add("day = ?", *f.Day)
+	}
+	if f.AgentID != "" {
+		add("list_contains(agents, ?)", f.AgentID)
+	}
+	if f.TxID != "" {
+		add("list_contains(tx_ids, ?)", f.TxID)
+	}
+	if len(f.EventTypes) > 0 {
+		add("list_contains(?, event_type)", stringList(f.EventTypes))
+	}
+	if c := f.After; c != nil {
+		op := ">"
+		if f.Sort == SortTickDesc {
+			op = "<"
+		}
+		// Both forms are given so DuckDB can prune row groups by tick.
+		args = append(args, c.Tick, c.Seq)
+		t, s := "$"+strconv.Itoa(len(args)-1), "$"+strconv.Itoa(len(args))
+		fmt.Fprintf(&b, " AND tick %s= %s AND (tick %s %s OR seq %s %s)", op, t, op, t, op, s)
+	}
+	return b.String(), args
+}
+
+func (f EventFilter) orderBy() string {
+	if f.Sort == SortTickDesc {
+		return " ORDER BY tick DESC, seq DESC"
+	}
+	return " ORDER BY tick, seq"
+}
+
+const eventSelect = `SELECT event_id, simulation_id, seq, tick, day, event_timestamp, event_type,
+ details, agent_id, tx_id, created_at, agents, tx_ids, key_layout FROM simulation_events WHERE `
+
+// GetSimulationEvents returns one page of a simulation's events in (tick,
+// seq) order (or its exact reverse), the total number of matches, and the
+// limit, offset and filter used. An unknown simulation gives an empty page
+// with total 0. ErrInvalidFilter for TickMin > TickMax or an unknown sort.
+func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, filter EventFilter) (EventPage, error) {
+	f, err := filter.normalize()
+	if err != nil {
+		return EventPage{}, err
+	}
+	if err := s.readBarrier(ctx, simulationID); err != nil {
+		return EventPage{}, err
+	}
+	where, args := f.where(simulationID)
+	page := EventPage{Limit: f.Limit, Offset: f.Offset, Filter: f, Events: []StoredEvent{}}
+	countFilter := f
+	countFilter.After = nil
+	cwhere, cargs := countFilter.where(simulationID)
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM simulation_events WHERE "+cwhere, cargs...).Scan(&page.Total); err != nil {
+		return EventPage{}, fmt.Errorf("count events of %q: %w", simulationID, err)
+	}
+	q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
+	err = s.queryEvents(ctx, q, args, func(ev StoredEvent) error {
+		page.Events = append(page.Events, ev)
+		return nil
+	})
+	if err != nil {
+		return EventPage{}, fmt.Errorf("read events of %q: %w", simulationID, err)
+	}
+	if n := len(page.Events); n > 0 {
+		last := page.Events[n-1]
+		page.Next = &Cursor{Tick: last.Tick, Seq: last.Seq}
+	}
+	return page, nil
+}
+
+// streamPageSize is how many rows StreamEvents reads per query: large
+// enough to amortise a query, small enough to bound memory.
+const streamPageSize = 20_000
+
+// StreamEvents yields every event of the simulation that matches the filter
+// (Limit and Offset are ignored), in the filter's order, without any cap on
+// how many events a tick or the run has. It reads in keyset pages, so
+// memory stays bounded whatever the run's size, and stops with the
+// context's error when ctx is cancelled. The error, if any, is the last
+// pair yielded.
+func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter EventFilter) iter.Seq2[StoredEvent, error] {
+	return func(yield func(StoredEvent, error) bool) {
+		filter.Limit, filter.Offset = MaxEventLimit, 0
+		f, err := filter.normalize()
+		if err == nil {
+			err = s.readBarrier(ctx, simulationID)
+		}
+		if err != nil {
+			yield(StoredEvent{}, err)
+			return
+		}
+		stopped := false
+		for {
+			where, args := f.where(simulationID)
+			q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(streamPageSize)
+			n := 0
+			var last StoredEvent
+			err := s.queryEvents(ctx, q, args, func(ev StoredEvent) error {
+				n++
+				last = ev
+				if !yield(ev, nil) {
+					stopped = true
+					return errStop
+				}
+				return nil
+			})
+			if stopped {
+				return
+			}
+			if err != nil {
+				yield(StoredEvent{}, fmt.Errorf("stream events of %q: %w", simulationID, err))
+				return
+			}
+			if n < streamPageSize {
+				return
+			}
+			f.After = &Cursor{Tick: last.Tick, Seq: last.Seq}
+		}
+	}
+}
+
+var errStop = fmt.Errorf("stop")
+
+// queryEvents runs an eventSelect query and calls fn for each row.
+func (s *Store) queryEvents(ctx context.Context, q string, args []any, fn func(StoredEvent) error) error {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ev StoredEvent
+		var details string
+		var agentID, txID sql.NullString
+		var agents, txIDs []any
+		if err := rows.Scan(&ev.EventID, &ev.SimulationID, &ev.Seq, &ev.Tick, &ev.Day, &ev.EventTimestamp,
+			&ev.EventType, &details, &agentID, &txID, &ev.CreatedAt, &agents, &txIDs, &ev.layout); err != nil {
+			return err
+		}
+		ev.EventTimestamp, ev.CreatedAt = ev.EventTimestamp.UTC(), ev.CreatedAt.UTC()
+		ev.Details = json.RawMessage(details)
+		ev.AgentID, ev.TxID = nullString(agentID), nullString(txID)
+		ev.Agents, ev.TxIDs = anyStrings(agents), anyStrings(txIDs)
+		liftCommonFields(&ev)
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func anyStrings(list []any) []string {
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// liftCommonFields fills Sender, Receiver, Amount, Deadline and Priority
+// from details, whatever the engine named them.
+func liftCommonFields(ev *StoredEvent) {
+	event.Members(ev.Details, func(key string, raw []byte, kind event.Kind) {
+		switch key {
+		case "sender_id", "sender":
+			if kind == event.KindString && ev.Sender == nil {
+				ev.Sender = event.StringOf(raw)
+			}
+		case "receiver_id", "receiver":
+			if kind == event.KindString && ev.Receiver == nil {
+				ev.Receiver = event.StringOf(raw)
+			}
+		case "amount":
+			ev.Amount = event.IntOf(raw, kind)
+		case "deadline":
+			ev.Deadline = event.IntOf(raw, kind)
+		case "priority":
+			ev.Priority = event.IntOf(raw, kind)
+		}
+	})
+}

@@ -1,0 +1,216 @@
+package provider
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/simcash/simdb/db"
+	"github.com/simcash/simdb/internal/dbgen"
+	"github.com/simcash/simdb/internal/duckfile"
+	"github.com/simcash/simdb/internal/migrate"
+)
+
+// Store is the standard Provider on a DuckDB database, plus the read side.
+//
+// A Store is safe for concurrent use by many goroutines: writes of all
+// simulations are serialised through one write lock (DuckDB would otherwise
+// reject conflicting transactions), reads run in parallel with them and see
+// only committed, whole ticks. DuckDB lets one process at a time open a file
+// for writing; open a file once per process and share the Store.
+type Store struct {
+	db   *sql.DB
+	q    *dbgen.Queries
+	opts Options
+	path string
+
+	// writeMu serialises write transactions. Lock order: simState.mu, then
+	// writeMu.
+	writeMu sync.Mutex
+
+	mu     sync.Mutex
+	sims   map[string]*simState
+	closed bool
+
+	stopFlusher chan struct{}
+	flusherDone chan struct{}
+}
+
+// Open opens (creating if needed) the DuckDB database at path, ":memory:"
+// for a private in-memory one, and brings its schema up to date unless
+// opts.NoAutoMigrate or opts.ReadOnly is set; then a schema behind this
+// binary is an error wrapping migrate.ErrSchemaBehind. A schema newer than
+// the binary is always an error (migrate.ErrSchemaAhead), never downgraded.
+// A file another process holds fails with a *duckfile.LockedError.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.FlushEvents <= 0 {
+		opts.FlushEvents = defaultFlushEvents
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = defaultFlushInterval
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	sqldb, err := duckfile.Open(ctx, path, duckfile.Options{ReadOnly: opts.ReadOnly, Threads: opts.Threads})
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareSchema(ctx, sqldb, opts); err != nil {
+		_ = sqldb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{
+		db:          sqldb,
+		q:           dbgen.New(),
+		opts:        opts,
+		path:        path,
+		sims:        make(map[string]*simState),
+		stopFlusher: make(chan struct{}),
+		flusherDone: make(chan struct{}),
+	}
+	if opts.ReadOnly || opts.Durability == Durable {
+		close(s.flusherDone)
+	} else {
+		go s.flushLoop()
+	}
+	return s, nil
+}
+
+func prepareSchema(ctx context.Context, sqldb *sql.DB, opts Options) error {
+	m, err := migrate.New(sqldb, db.Migrations())
+	if err != nil {
+		return err
+	}
+	if !opts.ReadOnly && !opts.NoAutoMigrate {
+		// Refuse a newer schema before goose sees it.
+		if err := m.Check(ctx); err != nil && !errors.Is(err, migrate.ErrSchemaBehind) {
+			return err
+		}
+		if _, err := m.Up(ctx); err != nil {
+			return fmt.Errorf("apply migrations: %w", err)
+		}
+	}
+	return m.Check(ctx)
+}
+
+// DB returns the underlying database for read-only SQL of the caller's own
+// (the CLI's export uses DuckDB's COPY). Writing through it bypasses the
+// provider's guarantees.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Path is the file the Store was opened on.
+func (s *Store) Path() string { return s.path }
+
+// Flush commits every buffered tick of every simulation. It returns the
+// first error; simulations whose flush failed report it again on their next
+// call.
+func (s *Store) Flush(ctx context.Context) error {
+	var first error
+	for _, st := range s.snapshot() {
+		st.mu.Lock()
+		err := s.flushLocked(ctx, st)
+		st.mu.Unlock()
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Close flushes buffered ticks and closes the database. Simulations still
+// running stay "running" (their stored ticks are the resume point).
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	select {
+	case <-s.flusherDone:
+	default:
+		close(s.stopFlusher)
+		<-s.flusherDone
+	}
+	err := s.Flush(context.Background())
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Store) snapshot() []*simState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*simState, 0, len(s.sims))
+	for _, st := range s.sims {
+		out = append(out, st)
+	}
+	return out
+}
+
+// flushLoop commits buffers whose oldest event has waited FlushInterval.
+func (s *Store) flushLoop() {
+	defer close(s.flusherDone)
+	t := time.NewTicker(s.opts.FlushInterval / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopFlusher:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		for _, st := range s.snapshot() {
+			if !st.mu.TryLock() {
+				continue // a caller is writing it; it will come round again
+			}
+			if len(st.pending) > 0 && now.Sub(st.pendingSince) >= s.opts.FlushInterval {
+				if err := s.flushLocked(context.Background(), st); err != nil {
+					st.err = err
+				}
+			}
+			st.mu.Unlock()
+		}
+	}
+}
+
+// writeTx runs fn in one transaction on a dedicated connection (the
+// Appender must use the transaction's connection), holding the write lock.
+// A failed statement fails the transaction: DuckDB aborts it but would still
+// report a later Commit as successful.
+func (s *Store) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) (err error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(conn, tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,260 @@
+package provider
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/simcash/simdb/internal/dbgen"
+	"github.com/simcash/simdb/internal/event"
+)
+
+// simState is the writer's view of one running simulation: where its
+// stream stands (seq, last tick) and the ticks buffered but not committed.
+type simState struct {
+	mu sync.Mutex
+	id string
+
+	loaded bool
+	gone   bool // removed from Store.sims; look it up again
+
+	status      string
+	ticksPerDay int64
+	// next/last include pending ticks; durable* are what is committed.
+	nextSeq, durableSeq   int64
+	lastTick, durableTick int64 // -1: none
+
+	pending      []pendingEvent
+	pendingSince time.Time
+	// err is a background flush failure, reported by the next call.
+	err error
+}
+
+type pendingEvent struct {
+	ev   event.Event
+	seq  int64
+	tick int64
+	day  int64
+	at   time.Time
+}
+
+// lockSim returns the simulation's state, locked and loaded. The caller
+// unlocks st.mu. Unknown ids give ErrSimulationNotFound.
+func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		st := s.sims[id]
+		if st == nil {
+			st = &simState{id: id}
+			s.sims[id] = st
+		}
+		s.mu.Unlock()
+
+		st.mu.Lock()
+		if st.gone {
+			st.mu.Unlock()
+			continue
+		}
+		if st.loaded {
+			return st, nil
+		}
+		row, err := s.q.GetWriteState(ctx, s.db, id)
+		if err != nil {
+			s.forget(st)
+			st.mu.Unlock()
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("simulation %q: %w", id, ErrSimulationNotFound)
+			}
+			return nil, fmt.Errorf("load simulation %q: %w", id, err)
+		}
+		st.loaded = true
+		st.status = row.Status
+		st.ticksPerDay = row.TicksPerDay
+		st.nextSeq, st.durableSeq = row.EventCount, row.EventCount
+		st.lastTick, st.durableTick = -1, -1
+		if row.LastTick.Valid {
+			st.lastTick, st.durableTick = row.LastTick.Int64, row.LastTick.Int64
+		}
+		return st, nil
+	}
+}
+
+// forget removes st from the cache; later calls load the row afresh. The
+// caller holds st.mu.
+func (s *Store) forget(st *simState) {
+	st.gone = true
+	s.mu.Lock()
+	if s.sims[st.id] == st {
+		delete(s.sims, st.id)
+	}
+	s.mu.Unlock()
+}
+
+// PersistTickEvents stores the events of one tick, in the order given, and
+// returns how many it stored (0 for an empty list, which writes nothing).
+//
+// Every event is validated before anything is written: a JSON object with a
+// non-empty string event_type; a tick member, if present, equal to tick;
+// money fields integer cents; StateRegisterSet with agent_id, register_key
+// and a finite new_value. A rejected event gives an *EventError (errors.Is
+// ErrInvalidEvent) naming its index and field, and nothing of the call is
+// stored. Other errors: ErrInvalidArgument (empty id, negative tick),
+// ErrSimulationNotFound, ErrSimulationNotRunning, ErrTickAlreadyPersisted
+// (tick not after the last persisted one, so a retried tick never
+// duplicates), ErrWriteFailed (an earlier buffered group of this simulation
+// failed to commit).
+//
+// Stored rows get the next seq values, day = tick / ticks_per_day, the
+// agent_id and tx_id columns, details (every other member, byte for byte),
+// and every StateRegisterSet also lands in agent_state_registers (last value
+// of a key in a tick wins). With Durable the rows are committed on return;
+// with Buffered (default) see Buffered for when.
+func (s *Store) PersistTickEvents(ctx context.Context, simulationID string, tick int64, events []json.RawMessage) (int, error) {
+	if err := checkTickArgs(simulationID, tick); err != nil {
+		return 0, err
+	}
+	decoded := make([]event.Event, len(events))
+	for i, raw := range events {
+		ev, err := event.Decode(raw)
+		if err == nil && ev.HasTick && ev.Tick != tick {
+			err = &event.FieldError{Field: "tick", Msg: fmt.Sprintf("is %d but the events are persisted as tick %d", ev.Tick, tick)}
+		}
+		if err != nil {
+			return 0, &EventError{SimulationID: simulationID, Tick: tick, Index: i, EventType: ev.Type, Err: err}
+		}
+		decoded[i] = ev
+	}
+	return s.persistDecoded(ctx, simulationID, tick, decoded)
+}
+
+func checkTickArgs(simulationID string, tick int64) error {
+	if simulationID == "" {
+		return fmt.Errorf("%w: empty simulation id", ErrInvalidArgument)
+	}
+	if tick < 0 {
+		return fmt.Errorf("%w: tick %d of simulation %q is negative", ErrInvalidArgument, tick, simulationID)
+	}
+	return nil
+}
+
+// persistDecoded is PersistTickEvents after validation; stream ingestion
+// enters here too, so every path writes the same rows.
+func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, events []event.Event) (int, error) {
+	st, err := s.lockSim(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	defer st.mu.Unlock()
+	if st.err != nil {
+		err := st.err
+		st.err = nil
+		return 0, err
+	}
+	if st.status != "running" {
+		return 0, fmt.Errorf("persist tick %d of %q (status %s): %w", tick, id, st.status, ErrSimulationNotRunning)
+	}
+	if len(events) == 0 {
+		return 0, nil
+	}
+	if tick <= st.lastTick {
+		return 0, fmt.Errorf("persist tick %d of %q: last persisted tick is %d: %w", tick, id, st.lastTick, ErrTickAlreadyPersisted)
+	}
+	at := s.opts.Now()
+	if len(st.pending) == 0 {
+		st.pendingSince = time.Now()
+	}
+	day := tick / st.ticksPerDay
+	for i := range events {
+		st.pending = append(st.pending, pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day, at: at})
+		st.nextSeq++
+	}
+	st.lastTick = tick
+	if s.opts.Durability == Durable || len(st.pending) >= s.opts.FlushEvents {
+		if err := s.flushLocked(ctx, st); err != nil {
+			return 0, err
+		}
+	}
+	return len(events), nil
+}
+
+// flushLocked commits st's pending ticks in one transaction: the events,
+// their register writes and the new resume point. On failure the pending
+// ticks are dropped and st returns to its last committed state, so the
+// stored run never holds part of a tick. The caller holds st.mu.
+func (s *Store) flushLocked(ctx context.Context, st *simState) error {
+	if len(st.pending) == 0 {
+		return nil
+	}
+	pending := st.pending
+	first, last := pending[0].tick, pending[len(pending)-1].tick
+	err := s.writeTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
+		return s.commitPending(ctx, conn, tx, st)
+	})
+	if err != nil {
+		st.pending = nil
+		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
+		return fmt.Errorf("%w: ticks %d..%d of %q were not stored (stored events end at tick %d): %v",
+			ErrWriteFailed, first, last, st.id, st.durableTick, err)
+	}
+	st.durableSeq, st.durableTick = st.nextSeq, st.lastTick
+	st.pending = nil
+	return nil
+}
+
+// commitPending writes st's pending ticks inside tx (on conn).
+func (s *Store) commitPending(ctx context.Context, conn *sql.Conn, tx *sql.Tx, st *simState) error {
+	if len(st.pending) == 0 {
+		return nil
+	}
+	if err := appendEvents(ctx, conn, st.id, st.pending, s.opts.Now()); err != nil {
+		return err
+	}
+	for _, r := range lastRegisterWrites(st.id, st.pending) {
+		if err := s.q.UpsertRegister(ctx, tx, r); err != nil {
+			return fmt.Errorf("register %s/%s at tick %d: %w", r.AgentID, r.RegisterKey, r.Tick, err)
+		}
+	}
+	return s.q.RecordProgress(ctx, tx, dbgen.RecordProgressParams{
+		SimulationID: st.id,
+		EventCount:   st.nextSeq,
+		LastTick:     sql.NullInt64{Int64: st.lastTick, Valid: true},
+	})
+}
+
+// lastRegisterWrites returns one row per (tick, agent, key), holding the
+// last value set, in order of first appearance.
+func lastRegisterWrites(id string, pending []pendingEvent) []dbgen.UpsertRegisterParams {
+	type key struct {
+		tick       int64
+		agent, reg string
+	}
+	var out []dbgen.UpsertRegisterParams
+	var index map[key]int
+	for i := range pending {
+		r := pending[i].ev.Register
+		if r == nil {
+			continue
+		}
+		if index == nil {
+			index = make(map[key]int)
+		}
+		k := key{pending[i].tick, r.AgentID, r.Key}
+		if j, ok := index[k]; ok {
+			out[j].RegisterValue = r.Value
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, dbgen.UpsertRegisterParams{
+			SimulationID: id, Tick: pending[i].tick, AgentID: r.AgentID, RegisterKey: r.Key, RegisterValue: r.Value,
+		})
+	}
+	return out
+}
