@@ -79,6 +79,12 @@ const (
 	Durable  = provider.Durable
 )
 
+// Page size limits of GetSimulationEvents.
+const (
+	DefaultEventLimit = provider.DefaultEventLimit
+	MaxEventLimit     = provider.MaxEventLimit
+)
+
 // Sort orders for EventFilter.Sort.
 const (
 	SortTickAsc  = provider.SortTickAsc

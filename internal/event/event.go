@@ -81,7 +81,9 @@ var (
 
 // Decode validates one event object and takes it apart. Errors are
 // *SyntaxError for malformed JSON and *FieldError for a member that is
-// present but wrong; the event is unusable either way.
+// present but wrong; the event is unusable either way, but on a
+// *FieldError its Type and Tick are set when they were readable, so the
+// error can say which event it was.
 func Decode(line []byte) (Event, error) {
 	var membersBuf [16]member
 	members, err := scanObject(line, membersBuf[:0])
@@ -95,62 +97,60 @@ func Decode(line []byte) (Event, error) {
 	}
 	lifted := 0
 	var moneyRules map[string]moneyRule
-	// Find event_type first: money rules depend on it.
+	// event_type and tick first: money rules depend on the type, and an
+	// error about any other member can then say which event it was.
 	for i := range members {
 		m := &members[i]
-		if m.key != "event_type" {
-			continue
-		}
-		if m.kind != KindString {
-			return Event{}, &FieldError{Field: "event_type", Msg: "must be a string, got " + m.kind.String()}
-		}
-		ev.Type, err = stringValue(line, m)
-		if err != nil {
-			return Event{}, err
-		}
-		if ev.Type == "" {
-			return Event{}, &FieldError{Field: "event_type", Msg: "must not be empty"}
-		}
-		moneyRules = moneyFields[ev.Type]
-		if liftable(line, m, i) {
-			positions[liftType] = i
-			lifted++
-		}
-	}
-	if ev.Type == "" {
-		return Event{}, &FieldError{Field: "event_type", Msg: "missing"}
-	}
-	for i := range members {
-		m := &members[i]
-		raw := line[m.valStart:m.valEnd]
 		switch m.key {
 		case "event_type":
-			continue
+			if m.kind != KindString {
+				return ev, &FieldError{Field: "event_type", Msg: "must be a string, got " + m.kind.String()}
+			}
+			if ev.Type, err = stringValue(line, m); err != nil {
+				return ev, err
+			}
+			if ev.Type == "" {
+				return ev, &FieldError{Field: "event_type", Msg: "must not be empty"}
+			}
+			moneyRules = moneyFields[ev.Type]
+			if liftable(line, m, i) {
+				positions[liftType] = i
+				lifted++
+			}
 		case "tick":
+			raw := line[m.valStart:m.valEnd]
 			if m.kind != KindNumber {
-				return Event{}, &FieldError{Field: "tick", Msg: "must be a non-negative integer, got " + m.kind.String()}
+				return ev, &FieldError{Field: "tick", Msg: "must be a non-negative integer, got " + m.kind.String()}
 			}
 			t, err := parseInt(raw)
 			if err != nil || t < 0 {
-				return Event{}, &FieldError{Field: "tick", Msg: "must be a non-negative integer, got " + string(raw)}
+				return ev, &FieldError{Field: "tick", Msg: "must be a non-negative integer (int64), got " + clip(raw)}
 			}
 			ev.Tick, ev.HasTick = t, true
 			if liftable(line, m, i) && string(raw) == strconv.FormatInt(t, 10) {
 				positions[liftTick] = i
 				lifted++
 			}
+		}
+	}
+	if ev.Type == "" {
+		return ev, &FieldError{Field: "event_type", Msg: "missing"}
+	}
+	for i := range members {
+		m := &members[i]
+		if m.key == "event_type" || m.key == "tick" {
 			continue
 		}
 		if rule, ok := moneyRules[m.key]; ok {
 			if err := checkMoney(line, m, rule); err != nil {
-				return Event{}, err
+				return ev, err
 			}
 		}
 		switch {
 		case partyKeys[m.key] && m.kind == KindString:
 			s, err := stringValue(line, m)
 			if err != nil {
-				return Event{}, err
+				return ev, err
 			}
 			ev.Agents = appendUnique(ev.Agents, s)
 			if m.key == "agent_id" {
@@ -163,7 +163,7 @@ func Decode(line []byte) (Event, error) {
 		case txKeys[m.key] && m.kind == KindString:
 			s, err := stringValue(line, m)
 			if err != nil {
-				return Event{}, err
+				return ev, err
 			}
 			ev.TxIDs = appendUnique(ev.TxIDs, s)
 			if m.key == "tx_id" {
@@ -175,17 +175,17 @@ func Decode(line []byte) (Event, error) {
 			}
 		case partyListKeys[m.key] && m.kind == KindArray:
 			if ev.Agents, err = appendStrings(ev.Agents, line, m); err != nil {
-				return Event{}, err
+				return ev, err
 			}
 		case txListKeys[m.key] && m.kind == KindArray:
 			if ev.TxIDs, err = appendStrings(ev.TxIDs, line, m); err != nil {
-				return Event{}, err
+				return ev, err
 			}
 		}
 	}
 	if ev.Type == "StateRegisterSet" {
 		if ev.Register, err = registerOf(line, members, ev.AgentID, ev.HasAgentID); err != nil {
-			return Event{}, err
+			return ev, err
 		}
 	}
 	ev.Details = details(line, members, positions, lifted)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // runConfig is what the simulations row derives from a config.
@@ -31,7 +32,12 @@ type runConfig struct {
 // config_hash is the SHA-256 of the config re-encoded canonically: object
 // keys sorted, no whitespace, numbers exactly as written, strings escaped
 // by encoding/json without HTML escaping.
-func parseConfig(raw json.RawMessage) (runConfig, error) {
+func parseConfig(raw json.RawMessage, ticksPerDay int64) (runConfig, error) {
+	// encoding/json turns invalid UTF-8 into U+FFFD, but config_json keeps
+	// raw as given and DuckDB refuses invalid UTF-8 in a VARCHAR.
+	if at := invalidUTF8At(raw); at >= 0 {
+		return runConfig{}, fmt.Errorf("%w: not valid UTF-8 at byte %d", ErrInvalidConfig, at)
+	}
 	var cfg map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -41,8 +47,10 @@ func parseConfig(raw json.RawMessage) (runConfig, error) {
 	if cfg == nil {
 		return runConfig{}, fmt.Errorf("%w: not a JSON object", ErrInvalidConfig)
 	}
-	if dec.More() {
-		return runConfig{}, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalidConfig)
+	// dec.More() misses a stray '}' or ']' after the object; config_json
+	// stores raw as given, so it must be exactly one JSON value.
+	if end := dec.InputOffset(); len(bytes.TrimLeft(raw[end:], " \t\r\n")) > 0 {
+		return runConfig{}, fmt.Errorf("%w: trailing data after the JSON object at byte %d", ErrInvalidConfig, end)
 	}
 	var rc runConfig
 	var buf bytes.Buffer
@@ -67,11 +75,18 @@ func parseConfig(raw json.RawMessage) (runConfig, error) {
 	}
 	var err error
 	v, key := lookup("ticks_per_day")
-	if v == nil {
-		return runConfig{}, fmt.Errorf("%w: ticks_per_day is required (top level or under simulation)", ErrInvalidConfig)
-	}
-	if rc.ticksPerDay, err = configInt(key, v); err != nil {
-		return runConfig{}, err
+	switch {
+	case v == nil && ticksPerDay > 0:
+		rc.ticksPerDay = ticksPerDay
+	case v == nil:
+		return runConfig{}, fmt.Errorf("%w: ticks_per_day is required (top level or under simulation, or given separately)", ErrInvalidConfig)
+	default:
+		if rc.ticksPerDay, err = configInt(key, v); err != nil {
+			return runConfig{}, err
+		}
+		if ticksPerDay > 0 && ticksPerDay != rc.ticksPerDay {
+			return runConfig{}, fmt.Errorf("%w: ticks_per_day %d given, but the config says %d", ErrInvalidConfig, ticksPerDay, rc.ticksPerDay)
+		}
 	}
 	if rc.ticksPerDay <= 0 {
 		return runConfig{}, fmt.Errorf("%w: ticks_per_day must be positive, got %d", ErrInvalidConfig, rc.ticksPerDay)
@@ -117,4 +132,21 @@ func configInt(key string, v any) (int64, error) {
 		return 0, fmt.Errorf("%w: %s must be an integer within int64, got %s", ErrInvalidConfig, key, n)
 	}
 	return i, nil
+}
+
+// invalidUTF8At returns the offset of the first byte of b that is not valid
+// UTF-8, or -1.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
 }

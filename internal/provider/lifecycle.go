@@ -27,7 +27,7 @@ func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string,
 	if err := checkSimulationID(simulationID); err != nil {
 		return err
 	}
-	rc, err := parseConfig(config)
+	rc, err := parseConfig(config, opts.TicksPerDay)
 	if err != nil {
 		return fmt.Errorf("start simulation %q: %w", simulationID, err)
 	}

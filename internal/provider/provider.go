@@ -106,6 +106,10 @@ type StartOptions struct {
 	ConfigFile string
 	// Experiment places the run in an experiment; nil stores NULLs.
 	Experiment *Experiment
+	// TicksPerDay, when positive, supplies ticks_per_day for a config that
+	// lacks it (an event stream ingested without its config). A config
+	// that states a different value is an ErrInvalidConfig.
+	TicksPerDay int64
 }
 
 // Experiment identifies one iteration of an experiment run.

@@ -1,0 +1,186 @@
+// Command migrate is goose for simdb's DuckDB files: it applies, rolls back
+// and reports the migrations embedded from db/migrations.
+//
+//	go run ./cmd/migrate [-db FILE] up|up-by-one|up-to V|down|down-to V|redo|reset|status|version
+//
+// -db defaults to $SIMDB_DB, else simdb.duckdb. Exit status 0 on success,
+// 1 on failure (a locked file names the process holding it), 2 on a usage
+// error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/simcash/simdb/db"
+	"github.com/simcash/simdb/internal/duckfile"
+	"github.com/simcash/simdb/internal/migrate"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: migrate [-db FILE] COMMAND
+
+Commands:
+  up          apply all pending migrations
+  up-by-one   apply the next pending migration
+  up-to V     apply pending migrations up to version V
+  down        roll back the latest migration
+  down-to V   roll back migrations newer than version V
+  redo        roll back the latest migration and apply it again
+  reset       roll back every migration
+  status      list migrations and whether each is applied
+  version     print the database's schema version
+
+-db defaults to $SIMDB_DB, else simdb.duckdb.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	defaultDB := os.Getenv("SIMDB_DB")
+	if defaultDB == "" {
+		defaultDB = "simdb.duckdb"
+	}
+	path := fs.String("db", defaultDB, "DuckDB database file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := rest[0], rest[1:]
+	needsVersion := cmd == "up-to" || cmd == "down-to"
+	if (needsVersion && len(rest) != 1) || (!needsVersion && len(rest) != 0) {
+		fmt.Fprintf(stderr, "migrate: wrong arguments for %q\n%s", cmd, usage)
+		return 2
+	}
+	var version int64
+	if needsVersion {
+		v, err := strconv.ParseInt(rest[0], 10, 64)
+		if err != nil || v < 0 {
+			fmt.Fprintf(stderr, "migrate: %s: version must be a non-negative integer, got %q\n", cmd, rest[0])
+			return 2
+		}
+		version = v
+	}
+	switch cmd {
+	case "up", "up-by-one", "up-to", "down", "down-to", "redo", "reset", "status", "version":
+	default:
+		fmt.Fprintf(stderr, "migrate: unknown command %q\n%s", cmd, usage)
+		return 2
+	}
+
+	readOnly := cmd == "status" || cmd == "version"
+	target := *path
+	if _, err := os.Stat(target); readOnly && errors.Is(err, os.ErrNotExist) {
+		// Report on an empty schema without creating the file.
+		fmt.Fprintf(stderr, "migrate: %s does not exist yet; showing an empty database\n", target)
+		target = ":memory:"
+	}
+	sqldb, err := duckfile.Open(ctx, target, duckfile.Options{ReadOnly: readOnly})
+	if err != nil {
+		fmt.Fprintf(stderr, "migrate: %v\n", err)
+		return 1
+	}
+	defer sqldb.Close()
+	m, err := migrate.New(sqldb, db.Migrations())
+	if err != nil {
+		fmt.Fprintf(stderr, "migrate: %v\n", err)
+		return 1
+	}
+	if err := execute(ctx, m, cmd, version, stdout); err != nil {
+		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, *path, err)
+		return 1
+	}
+	return 0
+}
+
+func execute(ctx context.Context, m *migrate.Migrator, cmd string, version int64, out io.Writer) error {
+	var results []*migrate.Result
+	var err error
+	switch cmd {
+	case "up":
+		results, err = m.Up(ctx)
+	case "up-by-one":
+		var r *migrate.Result
+		if r, err = m.UpByOne(ctx); r != nil {
+			results = append(results, r)
+		}
+	case "up-to":
+		results, err = m.UpTo(ctx, version)
+	case "down":
+		var r *migrate.Result
+		if r, err = m.Down(ctx); r != nil {
+			results = append(results, r)
+		}
+	case "down-to":
+		results, err = m.DownTo(ctx, version)
+	case "redo":
+		results, err = m.Redo(ctx)
+	case "reset":
+		results, err = m.Reset(ctx)
+	case "status":
+		return printStatus(ctx, m, out)
+	case "version":
+		v, err := m.Version(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "version %d (this binary knows up to %d)\n", v, m.Target())
+		return nil
+	}
+	for _, r := range results {
+		fmt.Fprintln(out, r.String())
+	}
+	if errors.Is(err, goose.ErrNoNextVersion) || errors.Is(err, goose.ErrNoCurrentVersion) {
+		fmt.Fprintln(out, "no migrations to run")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(results) == 0 {
+		fmt.Fprintln(out, "no migrations to run")
+	}
+	v, verr := m.Version(ctx)
+	if verr == nil {
+		fmt.Fprintf(out, "database is at version %d\n", v)
+	}
+	return verr
+}
+
+func printStatus(ctx context.Context, m *migrate.Migrator, out io.Writer) error {
+	statuses, err := m.Status(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "Applied At\tMigration")
+	fmt.Fprintln(tw, "==========\t=========")
+	for _, s := range statuses {
+		applied := "Pending"
+		if s.State == goose.StateApplied {
+			applied = s.AppliedAt.UTC().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", applied, s.Source.Path)
+	}
+	return tw.Flush()
+}

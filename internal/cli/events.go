@@ -1,0 +1,291 @@
+package cli
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/simcash/simdb"
+	"github.com/spf13/cobra"
+)
+
+type eventsFlags struct {
+	tick, from, to, day int64
+	agent, tx, types    string
+	limit, offset       int
+	sort, format        string
+	all                 bool
+}
+
+func newEventsCmd(e *env) *cobra.Command {
+	var f eventsFlags
+	cmd := &cobra.Command{
+		Use:   "events SIM [flags]",
+		Short: "List a run's events, filtered and paged",
+		Long: `Lists events of simulation SIM in (tick, seq) order.
+
+--agent matches every event the agent takes part in, whatever the engine
+called the field (sender, receiver_id, agent_a, agents, ...); --tx every event
+involving the transaction (tx_id, tx_ids, child_ids, ...). --type takes a
+comma-separated list. A page holds --limit events (default 100, 1..1000);
+--all streams every matching event with no limit.
+
+Formats: table (for people), json ({events, total, limit, offset, filters}),
+jsonl (one event per line), csv.`,
+		Args: exactArgs(1, "one simulation id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			filter, err := f.toFilter(cmd)
+			if err != nil {
+				return err
+			}
+			return e.events(args[0], filter, f.all, f.format)
+		},
+	}
+	fl := cmd.Flags()
+	fl.Int64Var(&f.tick, "tick", 0, "only this tick")
+	fl.Int64Var(&f.from, "from", 0, "first tick (inclusive)")
+	fl.Int64Var(&f.to, "to", 0, "last tick (inclusive)")
+	fl.Int64Var(&f.day, "day", 0, "only this day")
+	fl.StringVar(&f.agent, "agent", "", "only events this agent takes part in")
+	fl.StringVar(&f.tx, "tx", "", "only events involving this transaction")
+	fl.StringVar(&f.types, "type", "", "only these event types (comma-separated)")
+	fl.IntVar(&f.limit, "limit", simdb.DefaultEventLimit, "page size (1..1000)")
+	fl.IntVar(&f.offset, "offset", 0, "skip this many matching events")
+	fl.StringVar(&f.sort, "sort", "asc", "asc or desc (by tick, then seq)")
+	fl.BoolVar(&f.all, "all", false, "stream every matching event, no limit")
+	fl.StringVar(&f.format, "format", "table", "table, json, jsonl or csv")
+	return cmd
+}
+
+// toFilter turns the flags the user set into an EventFilter.
+func (f eventsFlags) toFilter(cmd *cobra.Command) (simdb.EventFilter, error) {
+	set := func(name string) bool { return cmd.Flags().Changed(name) }
+	var filter simdb.EventFilter
+	if set("tick") {
+		filter.Tick = simdb.Int64(f.tick)
+	}
+	if set("from") {
+		filter.TickMin = simdb.Int64(f.from)
+	}
+	if set("to") {
+		filter.TickMax = simdb.Int64(f.to)
+	}
+	if set("day") {
+		filter.Day = simdb.Int64(f.day)
+	}
+	filter.AgentID, filter.TxID = f.agent, f.tx
+	filter.EventTypes = parseTypeList(f.types)
+	filter.Limit, filter.Offset = f.limit, f.offset
+	switch f.sort {
+	case "asc", simdb.SortTickAsc:
+		filter.Sort = simdb.SortTickAsc
+	case "desc", simdb.SortTickDesc:
+		filter.Sort = simdb.SortTickDesc
+	default:
+		return filter, usagef("unknown --sort %q (want asc or desc)", f.sort)
+	}
+	if err := checkFormat(f.format, "table", "json", "jsonl", "csv"); err != nil {
+		return filter, err
+	}
+	return filter, nil
+}
+
+// parseTypeList splits a comma-separated list of event types, dropping
+// blanks and surrounding spaces.
+func parseTypeList(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (e *env) events(sim string, filter simdb.EventFilter, all bool, format string) (err error) {
+	store, err := e.openRead()
+	if err != nil {
+		return err
+	}
+	defer closeStore(store, &err)
+	if _, err := requireSimulation(e.ctx, store, sim); err != nil {
+		return err
+	}
+	w := newEventWriter(e.stdout, format)
+	if !all {
+		page, err := store.GetSimulationEvents(e.ctx, sim, filter)
+		if err != nil {
+			return err
+		}
+		if format == "json" {
+			return writeJSON(e.stdout, page)
+		}
+		for _, ev := range page.Events {
+			if err := w.write(ev); err != nil {
+				return err
+			}
+		}
+		if err := w.close(); err != nil {
+			return err
+		}
+		if format == "table" {
+			fmt.Fprintf(e.stdout, "(%d of %d events, offset %d)\n", len(page.Events), page.Total, page.Offset)
+		}
+		return nil
+	}
+	// --all: stream. JSON keeps the page shape, written incrementally.
+	filter.Limit, filter.Offset = 0, 0
+	var n int64
+	if format == "json" {
+		fmt.Fprint(e.stdout, `{"events":[`)
+	}
+	for ev, err := range store.StreamEvents(e.ctx, sim, filter) {
+		if err != nil {
+			return err
+		}
+		if format == "json" {
+			if n > 0 {
+				fmt.Fprint(e.stdout, ",")
+			}
+			b, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			if _, err := e.stdout.Write(b); err != nil {
+				return err
+			}
+		} else if err := w.write(ev); err != nil {
+			return err
+		}
+		n++
+	}
+	if format == "json" {
+		fb, _ := json.Marshal(filter)
+		fmt.Fprintf(e.stdout, `],"total":%d,"limit":null,"offset":0,"filters":%s}`+"\n", n, fb)
+		return nil
+	}
+	if err := w.close(); err != nil {
+		return err
+	}
+	if format == "table" {
+		fmt.Fprintf(e.stdout, "(%d events)\n", n)
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// eventWriter prints events one at a time in table, jsonl or csv form.
+type eventWriter struct {
+	format string
+	out    io.Writer
+	tw     *tabwriter.Writer
+	cw     *csv.Writer
+	rows   int
+}
+
+func newEventWriter(out io.Writer, format string) *eventWriter {
+	w := &eventWriter{format: format, out: out}
+	switch format {
+	case "table":
+		w.tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	case "csv":
+		w.cw = csv.NewWriter(out)
+	}
+	return w
+}
+
+var eventCSVHeader = []string{"event_id", "simulation_id", "seq", "tick", "day", "event_timestamp", "event_type", "agent_id", "tx_id", "details", "created_at"}
+
+func (w *eventWriter) write(ev simdb.StoredEvent) error {
+	defer func() { w.rows++ }()
+	switch w.format {
+	case "jsonl":
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		_, err = w.out.Write(append(b, '\n'))
+		return err
+	case "csv":
+		if w.rows == 0 {
+			if err := w.cw.Write(eventCSVHeader); err != nil {
+				return err
+			}
+		}
+		return w.cw.Write([]string{ev.EventID, ev.SimulationID, strconv.FormatInt(ev.Seq, 10), strconv.FormatInt(ev.Tick, 10),
+			strconv.FormatInt(ev.Day, 10), ev.EventTimestamp.Format(time.RFC3339Nano), ev.EventType, deref(ev.AgentID), deref(ev.TxID),
+			string(ev.Details), ev.CreatedAt.Format(time.RFC3339Nano)})
+	default:
+		if w.rows == 0 {
+			fmt.Fprintln(w.tw, "SEQ\tTICK\tDAY\tTYPE\tAGENT\tTX\tSENDER\tRECEIVER\tAMOUNT\tDETAILS")
+		}
+		amount := ""
+		if ev.Amount != nil {
+			amount = strconv.FormatInt(*ev.Amount, 10)
+		}
+		_, err := fmt.Fprintf(w.tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Seq, ev.Tick, ev.Day, ev.EventType,
+			dash(ev.AgentID), shortID(dash(ev.TxID)), dash(ev.Sender), dash(ev.Receiver), orDash(amount), clip(string(ev.Details), 60))
+		return err
+	}
+}
+
+func (w *eventWriter) close() error {
+	switch w.format {
+	case "table":
+		if w.rows == 0 {
+			fmt.Fprintln(w.tw, "no events")
+		}
+		return w.tw.Flush()
+	case "csv":
+		if w.rows == 0 {
+			if err := w.cw.Write(eventCSVHeader); err != nil {
+				return err
+			}
+		}
+		w.cw.Flush()
+		return w.cw.Error()
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func dash(s *string) string { return orDash(deref(s)) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// shortID keeps tables narrow: UUIDs are recognisable by their first
+// eight characters.
+func shortID(s string) string {
+	if len(s) == 36 && s[8] == '-' {
+		return s[:8] + "…"
+	}
+	return s
+}
+
+func clip(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}

@@ -1,0 +1,366 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/simcash/simdb"
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+)
+
+type ingestFlags struct {
+	sim, config, metrics, experimentRun string
+	// configName is recorded as config_file instead of config (the demo's
+	// config lives in a temporary directory).
+	configName string
+	ticksPerDay                         int64
+	iteration                           int32
+	resume                              bool
+}
+
+func newIngestCmd(e *env) *cobra.Command {
+	var f ingestFlags
+	cmd := &cobra.Command{
+		Use:   "ingest [flags] FILE|-",
+		Short: "Persist a SimCash event stream (JSONL, plain or gzip) as a run",
+		Long: `Reads a SimCash event stream - one flat JSON object per line, plain or gzip
+(detected from the content), or stdin for "-" - groups consecutive events by
+tick and persists each tick through the provider, then completes the run.
+
+Ticks per day come from --ticks-per-day or the --config file (JSON or YAML).
+--sim defaults to the file's base name without extensions. Final metrics come
+from --metrics (a JSON object with total_arrivals, total_settlements,
+total_cost_cents and duration_seconds, or a SimCash *.meta.json, whose
+"totals" and "generation_wall_seconds" are used), else they are computed from
+the stream (see README, "Metrics computed from a stream").
+
+On a bad line ingest stops, reports FILE:LINE and what is wrong, keeps every
+tick before that line's tick, marks the run failed with that reason, and exits
+1. --resume continues a run that is still running after its last stored tick.`,
+		Args: exactArgs(1, "one input FILE (or - for stdin)"),
+		RunE: func(cmd *cobra.Command, args []string) error { return e.ingest(f, args[0]) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.sim, "sim", "", "simulation id (default: the file's base name without extensions)")
+	fl.StringVar(&f.config, "config", "", "the run's config file, JSON or YAML")
+	fl.Int64Var(&f.ticksPerDay, "ticks-per-day", 0, "ticks per simulated day (required unless the config has it)")
+	fl.StringVar(&f.experimentRun, "experiment-run", "", "experiment run id this simulation belongs to")
+	fl.Int32Var(&f.iteration, "iteration", 0, "iteration within --experiment-run")
+	fl.StringVar(&f.metrics, "metrics", "", "JSON file with the run's final metrics")
+	fl.BoolVar(&f.resume, "resume", false, "continue a running simulation after its last stored tick")
+	return cmd
+}
+
+func (e *env) ingest(f ingestFlags, input string) (err error) {
+	if f.sim == "" {
+		if input == "-" {
+			return usagef("--sim is required when reading stdin")
+		}
+		f.sim = baseID(input)
+	}
+	if f.iteration != 0 && f.experimentRun == "" {
+		return usagef("--iteration needs --experiment-run")
+	}
+	if f.ticksPerDay < 0 {
+		return usagef("--ticks-per-day must be positive, got %d", f.ticksPerDay)
+	}
+	var metrics *simdb.Metrics
+	if f.metrics != "" {
+		m, err := loadMetrics(f.metrics)
+		if err != nil {
+			return err
+		}
+		metrics = &m
+	}
+	config := json.RawMessage("{}")
+	if f.config != "" {
+		if config, err = loadConfig(f.config); err != nil {
+			return err
+		}
+	} else if f.ticksPerDay == 0 && !f.resume {
+		return usagef("ticks per day unknown: give --ticks-per-day or a --config that has ticks_per_day")
+	}
+
+	in, size, closeIn, err := e.openInput(input)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	counted := &countingReader{r: in}
+	stream, err := decompress(counted)
+	if err != nil {
+		return fmt.Errorf("%s: %w", input, err)
+	}
+
+	store, err := e.openWrite(simdb.Options{})
+	if err != nil {
+		return err
+	}
+	defer closeStore(store, &err)
+
+	if !f.resume {
+		opts := simdb.StartOptions{ConfigFile: f.config, TicksPerDay: f.ticksPerDay}
+		if f.configName != "" {
+			opts.ConfigFile = f.configName
+		}
+		if f.experimentRun != "" {
+			opts.Experiment = &simdb.Experiment{RunID: f.experimentRun, Iteration: f.iteration}
+		}
+		if err := store.PersistSimulationStart(e.ctx, f.sim, config, opts); err != nil {
+			if errors.Is(err, simdb.ErrSimulationExists) {
+				return fmt.Errorf("simulation %q already exists in %s (use --resume to continue a running one, or --sim to pick another id)", f.sim, e.dbPath)
+			}
+			return err
+		}
+	}
+
+	started := time.Now()
+	progress := newProgressBar(e.stderr, size, counted)
+	res, ingestErr := store.IngestJSONL(e.ctx, f.sim, stream, simdb.IngestOptions{
+		Source: displayName(input), Resume: f.resume, Progress: progress.update,
+	})
+	progress.done()
+	if ingestErr != nil {
+		var evErr *simdb.EventError
+		if errors.As(ingestErr, &evErr) || e.ctx.Err() == nil {
+			// The run cannot be completed; record why, keeping every
+			// tick already handed to the writer.
+			if ferr := store.PersistSimulationFailed(e.ctx, f.sim, ingestErr.Error()); ferr != nil && !errors.Is(ferr, simdb.ErrSimulationNotRunning) {
+				return fmt.Errorf("%w (and marking the run failed: %v)", ingestErr, ferr)
+			}
+		}
+		return ingestErr
+	}
+	m := res.Metrics
+	if metrics != nil {
+		m = *metrics
+	}
+	if err := store.PersistSimulationComplete(e.ctx, f.sim, m); err != nil {
+		return err
+	}
+	elapsed := time.Since(started)
+	rate := float64(res.Events) / elapsed.Seconds()
+	msg := fmt.Sprintf("ingested %d events (%d ticks) into %q in %s (%.0f events/s)", res.Events, res.Ticks, f.sim, elapsed.Round(time.Millisecond), rate)
+	if res.Skipped > 0 {
+		msg += fmt.Sprintf("; skipped %d events already stored", res.Skipped)
+	}
+	fmt.Fprintln(e.stdout, msg)
+	return nil
+}
+
+// baseID is the file's base name without extensions: runs/medium.jsonl.gz
+// gives "medium".
+func baseID(path string) string {
+	base := filepath.Base(path)
+	if i := strings.IndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	return base
+}
+
+func displayName(input string) string {
+	if input == "-" {
+		return "<stdin>"
+	}
+	return input
+}
+
+// openInput opens FILE or stdin and returns its size when known (for the
+// progress bar's percentage).
+func (e *env) openInput(input string) (io.Reader, int64, func(), error) {
+	if input == "-" {
+		return e.stdin, 0, func() {}, nil
+	}
+	f, err := os.Open(input)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	return f, size, func() { f.Close() }, nil
+}
+
+// decompress returns r itself, or a gzip reader when r starts with the gzip
+// magic bytes: the content decides, not the file name.
+func decompress(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic, err := br.Peek(2)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, nil
+	}
+	return br, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// loadConfig reads a JSON or YAML config and returns it as JSON. A JSON file
+// is returned byte for byte (config_json stores the config exactly as
+// given); YAML is converted.
+func loadConfig(path string) (json.RawMessage, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	trimmed := bytes.TrimSpace(data)
+	if json.Valid(trimmed) {
+		return json.RawMessage(trimmed), nil
+	}
+	var doc any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("config %s: neither JSON nor YAML: %w", path, err)
+	}
+	js, err := json.Marshal(yamlToJSON(doc))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return js, nil
+}
+
+// yamlToJSON turns YAML's map[any]any-free decoding (yaml.v3 gives
+// map[string]any) into something encoding/json accepts, converting any
+// non-string keys to strings.
+func yamlToJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = yamlToJSON(x)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[fmt.Sprint(k)] = yamlToJSON(x)
+		}
+		return m
+	case []any:
+		for i, x := range t {
+			t[i] = yamlToJSON(x)
+		}
+		return t
+	}
+	return v
+}
+
+// loadMetrics reads final metrics: the keys at the top level, or a SimCash
+// meta file's "totals" with "generation_wall_seconds" as the duration.
+// Counts and money must be integers (INV-1).
+func loadMetrics(path string) (simdb.Metrics, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return simdb.Metrics{}, fmt.Errorf("metrics: %w", err)
+	}
+	var doc map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return simdb.Metrics{}, fmt.Errorf("metrics %s: not a JSON object: %w", path, err)
+	}
+	src := doc
+	if totals, ok := doc["totals"]; ok {
+		if err := json.Unmarshal(totals, &src); err != nil {
+			return simdb.Metrics{}, fmt.Errorf("metrics %s: totals: %w", path, err)
+		}
+		if d, ok := doc["generation_wall_seconds"]; ok {
+			src["duration_seconds"] = d
+		}
+	}
+	var m simdb.Metrics
+	for key, dst := range map[string]*int64{
+		"total_arrivals": &m.TotalArrivals, "total_settlements": &m.TotalSettlements, "total_cost_cents": &m.TotalCostCents,
+	} {
+		raw, ok := src[key]
+		if !ok {
+			return m, fmt.Errorf("metrics %s: %s is missing", path, key)
+		}
+		v, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			return m, fmt.Errorf("metrics %s: %s must be an integer, got %s", path, key, raw)
+		}
+		*dst = v
+	}
+	if raw, ok := src["duration_seconds"]; ok {
+		v, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil || v < 0 {
+			return m, fmt.Errorf("metrics %s: duration_seconds must be a non-negative number, got %s", path, raw)
+		}
+		m.DurationSeconds = v
+	}
+	return m, nil
+}
+
+// progressBar draws events, events/s and the share of the input read on
+// stderr, only when stderr is a terminal.
+type progressBar struct {
+	w       io.Writer
+	size    int64
+	counted *countingReader
+	start   time.Time
+	last    time.Time
+	active  bool
+	drawn   bool
+}
+
+func newProgressBar(stderr io.Writer, size int64, counted *countingReader) *progressBar {
+	p := &progressBar{w: stderr, size: size, counted: counted, start: time.Now()}
+	if f, ok := stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.active = true
+		}
+	}
+	return p
+}
+
+func (p *progressBar) update(pr simdb.IngestProgress) {
+	if !p.active {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last = now
+	rate := float64(pr.Events) / now.Sub(p.start).Seconds()
+	line := fmt.Sprintf("\r%12d events  %10.0f events/s", pr.Events, rate)
+	if p.size > 0 {
+		pct := 100 * float64(p.counted.n.Load()) / float64(p.size)
+		line += fmt.Sprintf("  %5.1f%%", pct)
+	}
+	fmt.Fprint(p.w, line)
+	p.drawn = true
+}
+
+func (p *progressBar) done() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

@@ -1,0 +1,169 @@
+// Package cli is the simdb command line: ingest, events, show, list, export,
+// diff, gen, recover, bench and demo over the public simdb package. Run is
+// the whole program, so tests drive it in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/simcash/simdb"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK        = 0
+	exitFailure   = 1 // also "different" for diff
+	exitUsage     = 2
+	defaultDBFile = "simdb.duckdb"
+)
+
+// usageError marks a bad invocation (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitError carries a specific exit code with an already printed outcome
+// (diff's "different").
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// env is what every command shares.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	dbPath string
+}
+
+// Run executes the simdb command line with args (without the program name)
+// and returns the exit code: 0 success, 1 failure (or "different" for
+// diff), 2 usage error. Errors are printed to stderr as one line.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "simdb: %s\n", oneLine(err.Error()))
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		fmt.Fprintln(stderr, "Run 'simdb --help' for usage.")
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// isCobraUsage recognises cobra's own argument and flag errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "simdb",
+		Short: "Store, query, compare and export SimCash simulation runs in a DuckDB file",
+		Long: `simdb keeps SimCash payment-system simulation runs in one embedded DuckDB
+file: ingest event streams, query the timeline, compare runs, export them.
+
+The database file is --db, else $SIMDB_DB, else simdb.duckdb. Read-only
+commands (events, show, list, export, diff) open it read-only, so several of
+them can run at once, but none while a writer (ingest, recover, demo) holds
+the file.`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	def := os.Getenv("SIMDB_DB")
+	if def == "" {
+		def = defaultDBFile
+	}
+	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file (default $SIMDB_DB, else simdb.duckdb)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newIngestCmd(e), newEventsCmd(e), newShowCmd(e), newListCmd(e), newExportCmd(e),
+		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newDemoCmd(e), newBenchCmd(e),
+	)
+	return root
+}
+
+// exactArgs is cobra.ExactArgs with a usage error.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("want %s, got %d argument(s)", names, len(args))
+		}
+		return nil
+	}
+}
+
+// openRead opens the database read-only, without migrating. A missing file
+// is reported as such rather than as DuckDB's read-only message.
+func (e *env) openRead() (*simdb.Store, error) {
+	return openReadAt(e.ctx, e.dbPath)
+}
+
+func openReadAt(ctx context.Context, path string) (*simdb.Store, error) {
+	if path != ":memory:" {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("database %s does not exist", path)
+		}
+	}
+	return simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
+}
+
+// openWrite opens the database for writing, migrating it if needed.
+func (e *env) openWrite(opts simdb.Options) (*simdb.Store, error) {
+	return simdb.Open(e.ctx, e.dbPath, opts)
+}
+
+// notFound turns an unknown simulation into a clear error.
+func requireSimulation(ctx context.Context, store *simdb.Store, id string) (simdb.SimulationSummary, error) {
+	sum, err := store.GetSimulationSummary(ctx, id)
+	if errors.Is(err, simdb.ErrSimulationNotFound) {
+		return sum, fmt.Errorf("simulation %q not found in %s", id, store.Path())
+	}
+	return sum, err
+}
+
+func closeStore(store *simdb.Store, err *error) {
+	if cerr := store.Close(); cerr != nil && *err == nil {
+		*err = cerr
+	}
+}
+
+func checkFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	return usagef("unknown --format %q (want %s)", format, strings.Join(allowed, ", "))
+}

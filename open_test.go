@@ -1,0 +1,112 @@
+package simdb_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/simcash/simdb"
+)
+
+func TestOpenWithoutAutoMigrateNamesVersions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fresh.duckdb")
+	_, err := simdb.Open(context.Background(), path, simdb.Options{NoAutoMigrate: true})
+	if !errors.Is(err, simdb.ErrSchemaBehind) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"version 0", "needs 2", "migrate up"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestOpenRefusesNewerSchemaAndKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "newer.duckdb")
+	store, err := simdb.Open(ctx, path, simdb.Options{Durability: simdb.Durable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PersistSimulationStart(ctx, "keep", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PersistTickEvents(ctx, "keep", 0, raws(arrival(0, "t"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.DB().ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (3, true)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []simdb.Options{{}, {NoAutoMigrate: true}, {ReadOnly: true}} {
+		if _, err := simdb.Open(ctx, path, opts); !errors.Is(err, simdb.ErrSchemaAhead) || !strings.Contains(err.Error(), "version 3") {
+			t.Fatalf("open %+v: err = %v", opts, err)
+		}
+	}
+	// Remove the future version again: nothing was dropped or rewritten.
+	store, err = simdb.Open(ctx, path, simdb.Options{NoAutoMigrate: true, ReadOnly: false, Durability: simdb.Durable})
+	if err == nil {
+		t.Fatal("open succeeded with a newer schema")
+	}
+	raw, err := openRaw(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`DELETE FROM goose_db_version WHERE version_id = 3`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	store, err = simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	page, err := store.GetSimulationEvents(ctx, "keep", simdb.EventFilter{})
+	if err != nil || page.Total != 1 {
+		t.Fatalf("data after refused opens: total=%d err=%v", page.Total, err)
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "reopen.duckdb")
+	for i := 0; i < 3; i++ {
+		store, err := simdb.Open(ctx, path, simdb.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := "run-" + string(rune('a'+i))
+		if err := store.PersistSimulationStart(ctx, id, json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.PersistTickEvents(ctx, id, 1, raws(arrival(1, id))); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Close(); err != nil { // Close flushes the buffer
+			t.Fatal(err)
+		}
+	}
+	store, err := simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	runs, err := store.ListSimulations(ctx, simdb.ListFilter{})
+	if err != nil || len(runs) != 3 {
+		t.Fatalf("runs = %d, %v", len(runs), err)
+	}
+	for _, r := range runs {
+		if r.EventCount != 1 || r.LastTick == nil || *r.LastTick != 1 {
+			t.Fatalf("run %s: %d events, last tick %v", r.SimulationID, r.EventCount, r.LastTick)
+		}
+	}
+}
+
+// openRaw opens the file with the plain driver, bypassing simdb's checks.
+func openRaw(path string) (*sql.DB, error) { return sql.Open("duckdb", path) }
