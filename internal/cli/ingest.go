@@ -24,10 +24,10 @@ type ingestFlags struct {
 	sim, config, metrics, experimentRun string
 	// configName is recorded as config_file instead of config (the demo's
 	// config lives in a temporary directory).
-	configName string
-	ticksPerDay                         int64
-	iteration                           int32
-	resume                              bool
+	configName  string
+	ticksPerDay int64
+	iteration   int32
+	resume      bool
 }
 
 func newIngestCmd(e *env) *cobra.Command {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/simcash/simdb"
 	"github.com/spf13/cobra"
@@ -44,13 +45,20 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	dbPath string
+	// now is the wall clock written into rows (nil: time.Now); tests fix it
+	// so golden outputs are stable.
+	now func() time.Time
 }
 
 // Run executes the simdb command line with args (without the program name)
 // and returns the exit code: 0 success, 1 failure (or "different" for
 // diff), 2 usage error. Errors are printed to stderr as one line.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	return run(&env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}, args)
+}
+
+func run(e *env, args []string) int {
+	ctx, stdin, stdout, stderr := e.ctx, e.stdin, e.stdout, e.stderr
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -141,6 +149,9 @@ func openReadAt(ctx context.Context, path string) (*simdb.Store, error) {
 
 // openWrite opens the database for writing, migrating it if needed.
 func (e *env) openWrite(opts simdb.Options) (*simdb.Store, error) {
+	if opts.Now == nil {
+		opts.Now = e.now
+	}
 	return simdb.Open(e.ctx, e.dbPath, opts)
 }
 

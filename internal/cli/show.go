@@ -121,7 +121,7 @@ func cents(c int64) string {
 	sign := ""
 	u := uint64(c)
 	if c < 0 {
-		sign, u = "-", uint64(-(c + 1))+1
+		sign, u = "-", uint64(-(c+1))+1
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
 }
