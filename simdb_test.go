@@ -3,7 +3,6 @@ package simdb_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -419,9 +418,14 @@ func TestTickOrderEnforced(t *testing.T) {
 
 func TestSmallStreamRoundTrip(t *testing.T) {
 	lines := testutil.ReadLines(t, testutil.CorpusFile(t, "small.jsonl.gz"))
-	for _, d := range []simdb.Durability{simdb.Durable, simdb.Buffered} {
-		t.Run(d.String(), func(t *testing.T) {
-			b := setup(t, simdb.Options{Durability: d})
+	for name, opts := range map[string]simdb.Options{
+		"durable":  {Durability: simdb.Durable},
+		"buffered": {},
+		// Small groups: many background commits overlap the caller.
+		"buffered-small-groups": {FlushEvents: 64},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := setup(t, opts)
 			b.start(t, "small")
 			persistByTick(t, b, "small", lines)
 			i := 0
@@ -479,5 +483,3 @@ func persistByTick(t testing.TB, b *testBundle, id string, lines [][]byte) {
 	}
 	flush()
 }
-
-var _ = sql.ErrNoRows

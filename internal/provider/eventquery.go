@@ -278,6 +278,12 @@ func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter Ev
 			n := 0
 			var last StoredEvent
 			err := s.queryEvents(ctx, q, args, func(ev StoredEvent) error {
+				// database/sql notices a cancelled ctx asynchronously, and
+				// not at all once a short last page is read: check here so
+				// no event is yielded after cancellation.
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 				n++
 				last = ev
 				if !yield(ev, nil) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -21,8 +22,9 @@ const MaxSimulationIDLen = 256
 // where each comes from) and the optional config file and experiment.
 //
 // Errors: ErrInvalidArgument (empty, over-long, non-UTF-8 or control
-// characters in the id), ErrInvalidConfig, ErrSimulationExists (the existing
-// row is left untouched).
+// characters in the id; a non-UTF-8 config file name or experiment run
+// id), ErrInvalidConfig, ErrSimulationExists (the existing row is left
+// untouched).
 func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string, config json.RawMessage, opts StartOptions) error {
 	if err := checkSimulationID(simulationID); err != nil {
 		return err
@@ -30,6 +32,14 @@ func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string,
 	rc, err := parseConfig(config, opts.TicksPerDay)
 	if err != nil {
 		return fmt.Errorf("start simulation %q: %w", simulationID, err)
+	}
+	// DuckDB refuses invalid UTF-8 in a VARCHAR with a driver message; say
+	// which argument it is instead.
+	if !utf8.ValidString(opts.ConfigFile) {
+		return fmt.Errorf("%w: start simulation %q: config file name is not valid UTF-8", ErrInvalidArgument, simulationID)
+	}
+	if opts.Experiment != nil && !utf8.ValidString(opts.Experiment.RunID) {
+		return fmt.Errorf("%w: start simulation %q: experiment run id is not valid UTF-8", ErrInvalidArgument, simulationID)
 	}
 	params := dbgen.InsertSimulationParams{
 		SimulationID: simulationID,
@@ -88,11 +98,14 @@ func checkSimulationID(id string) error {
 // not positive), in one transaction.
 //
 // Errors: ErrSimulationNotFound, ErrSimulationNotRunning, ErrInvalidArgument
-// (negative totals or duration), ErrWriteFailed (an earlier buffered group
-// failed: the run stays running so the caller can resume or fail it).
+// (negative totals, a negative or non-finite duration), ErrWriteFailed (an
+// earlier buffered group failed: the run stays running so the caller can
+// resume or fail it).
 func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID string, m Metrics) error {
-	if m.TotalArrivals < 0 || m.TotalSettlements < 0 || m.DurationSeconds < 0 || m.DurationSeconds != m.DurationSeconds {
-		return fmt.Errorf("%w: complete simulation %q: totals and duration must be non-negative", ErrInvalidArgument, simulationID)
+	// An infinite duration would be stored, and then no summary of the run
+	// could be encoded as JSON.
+	if m.TotalArrivals < 0 || m.TotalSettlements < 0 || !(m.DurationSeconds >= 0) || math.IsInf(m.DurationSeconds, 0) {
+		return fmt.Errorf("%w: complete simulation %q: totals and duration must be non-negative (duration finite), got %+v", ErrInvalidArgument, simulationID, m)
 	}
 	return s.finish(ctx, simulationID, "complete", func(tx *sql.Tx, st *simState) (int64, error) {
 		row, err := s.q.GetWriteState(ctx, tx, simulationID)
@@ -118,8 +131,12 @@ func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID stri
 // PersistSimulationFailed commits any buffered ticks (they happened, and
 // help explain the failure) and records status "failed", completed_at and
 // the reason in error_message. Errors: ErrSimulationNotFound,
-// ErrSimulationNotRunning.
+// ErrSimulationNotRunning, ErrInvalidArgument (a reason that is not valid
+// UTF-8, which DuckDB cannot store).
 func (s *Store) PersistSimulationFailed(ctx context.Context, simulationID string, reason string) error {
+	if !utf8.ValidString(reason) {
+		return fmt.Errorf("%w: fail simulation %q: reason is not valid UTF-8", ErrInvalidArgument, simulationID)
+	}
 	return s.finish(ctx, simulationID, "fail", func(tx *sql.Tx, _ *simState) (int64, error) {
 		return s.q.FailSimulation(ctx, tx, dbgen.FailSimulationParams{
 			SimulationID: simulationID,
@@ -131,14 +148,15 @@ func (s *Store) PersistSimulationFailed(ctx context.Context, simulationID string
 
 // finish commits st's pending ticks and a status change in one transaction.
 func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx, *simState) (int64, error)) error {
-	if id == "" {
-		return fmt.Errorf("%w: empty simulation id", ErrInvalidArgument)
+	if err := checkSimulationID(id); err != nil {
+		return err
 	}
 	st, err := s.lockSim(ctx, id)
 	if err != nil {
 		return fmt.Errorf("%s simulation: %w", verb, err)
 	}
 	defer st.mu.Unlock()
+	s.reap(st, true)
 	if st.err != nil && verb == "complete" {
 		err := st.err
 		st.err = nil
@@ -148,8 +166,9 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 	if st.status != "running" {
 		return fmt.Errorf("%s simulation %q (status %s): %w", verb, id, st.status, ErrSimulationNotRunning)
 	}
+	b := st.takeBatch()
 	err = s.writeTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
-		if err := s.commitPending(ctx, conn, tx, st); err != nil {
+		if err := s.commitBatch(ctx, conn, tx, id, b); err != nil {
 			return err
 		}
 		n, err := update(tx, st)
@@ -164,11 +183,9 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 	if err != nil {
 		// Nothing committed: the pending ticks are gone with the
 		// transaction, so the state must be reloaded from the row.
-		st.pending = nil
 		s.forget(st)
 		return fmt.Errorf("%s simulation %q: %w", verb, id, err)
 	}
-	st.pending = nil
 	st.status = map[string]string{"complete": "completed", "fail": "failed"}[verb]
 	s.forget(st)
 	return nil

@@ -176,8 +176,9 @@ func (s *Store) flushLoop() {
 			if !st.mu.TryLock() {
 				continue // a caller is writing it; it will come round again
 			}
-			if len(st.pending) > 0 && now.Sub(st.pendingSince) >= s.opts.FlushInterval {
-				if err := s.flushLocked(context.Background(), st); err != nil {
+			s.reap(st, false)
+			if len(st.pending) > 0 && now.Sub(st.pendingSince) >= s.opts.FlushInterval && st.inflight == nil {
+				if err := s.flushAsync(st); err != nil {
 					st.err = err
 				}
 			}

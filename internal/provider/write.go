@@ -30,8 +30,25 @@ type simState struct {
 
 	pending      []pendingEvent
 	pendingSince time.Time
+	// inflight is the group being committed in the background (Buffered
+	// only; at most one per simulation, so groups commit in order).
+	inflight *commitJob
 	// err is a background flush failure, reported by the next call.
 	err error
+}
+
+// batch is a group of whole ticks and the progress they bring the run to.
+type batch struct {
+	events   []pendingEvent
+	nextSeq  int64 // event_count after the batch
+	lastTick int64 // last_tick after the batch
+}
+
+// commitJob is a batch committing in the background.
+type commitJob struct {
+	b    batch
+	done chan struct{}
+	err  error // valid once done is closed
 }
 
 type pendingEvent struct {
@@ -136,8 +153,11 @@ func (s *Store) PersistTickEvents(ctx context.Context, simulationID string, tick
 }
 
 func checkTickArgs(simulationID string, tick int64) error {
-	if simulationID == "" {
-		return fmt.Errorf("%w: empty simulation id", ErrInvalidArgument)
+	// An id PersistSimulationStart refuses can name no simulation: the same
+	// ErrInvalidArgument, before any lookup (or a 10,000-byte id echoed in
+	// a not-found message).
+	if err := checkSimulationID(simulationID); err != nil {
+		return err
 	}
 	if tick < 0 {
 		return fmt.Errorf("%w: tick %d of simulation %q is negative", ErrInvalidArgument, tick, simulationID)
@@ -153,6 +173,7 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 		return 0, err
 	}
 	defer st.mu.Unlock()
+	s.reap(st, false)
 	if st.err != nil {
 		err := st.err
 		st.err = nil
@@ -177,55 +198,127 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 		st.nextSeq++
 	}
 	st.lastTick = tick
-	if s.opts.Durability == Durable || len(st.pending) >= s.opts.FlushEvents {
+	switch {
+	case s.opts.Durability == Durable:
 		if err := s.flushLocked(ctx, st); err != nil {
+			return 0, err
+		}
+	case len(st.pending) >= s.opts.FlushEvents:
+		// Commit in the background while the caller goes on; the call's
+		// events are validated and buffered, so the call has succeeded.
+		if err := s.flushAsync(st); err != nil {
 			return 0, err
 		}
 	}
 	return len(events), nil
 }
 
-// flushLocked commits st's pending ticks in one transaction: the events,
-// their register writes and the new resume point. On failure the pending
-// ticks are dropped and st returns to its last committed state, so the
-// stored run never holds part of a tick. The caller holds st.mu.
-func (s *Store) flushLocked(ctx context.Context, st *simState) error {
+// takeBatch moves st's pending ticks into a batch.
+func (st *simState) takeBatch() batch {
+	b := batch{events: st.pending, nextSeq: st.nextSeq, lastTick: st.lastTick}
+	st.pending = nil
+	return b
+}
+
+// reap collects the background commit, waiting for it when wait is set. A
+// finished commit advances the durable state; a failed one drops every
+// later buffered tick (storing them would leave a gap), returns the run to
+// its last committed tick and records the error for the next call. The
+// caller holds st.mu.
+func (s *Store) reap(st *simState, wait bool) {
+	job := st.inflight
+	if job == nil {
+		return
+	}
+	if !wait {
+		select {
+		case <-job.done:
+		default:
+			return
+		}
+	}
+	<-job.done
+	st.inflight = nil
+	if job.err != nil {
+		st.pending = nil
+		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
+		st.err = fmt.Errorf("%w: ticks %d..%d of %q were not stored, nor any later tick (stored events end at tick %d): %v",
+			ErrWriteFailed, job.b.events[0].tick, job.b.lastTick, st.id, st.durableTick, job.err)
+		return
+	}
+	st.durableSeq, st.durableTick = job.b.nextSeq, job.b.lastTick
+}
+
+// flushAsync starts committing st's pending ticks in the background, after
+// waiting for the previous group. The caller holds st.mu.
+func (s *Store) flushAsync(st *simState) error {
+	s.reap(st, true)
+	if st.err != nil {
+		err := st.err
+		st.err = nil
+		return err
+	}
 	if len(st.pending) == 0 {
 		return nil
 	}
-	pending := st.pending
-	first, last := pending[0].tick, pending[len(pending)-1].tick
-	err := s.writeTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
-		return s.commitPending(ctx, conn, tx, st)
-	})
-	if err != nil {
-		st.pending = nil
-		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
-		return fmt.Errorf("%w: ticks %d..%d of %q were not stored (stored events end at tick %d): %v",
-			ErrWriteFailed, first, last, st.id, st.durableTick, err)
-	}
-	st.durableSeq, st.durableTick = st.nextSeq, st.lastTick
-	st.pending = nil
+	job := &commitJob{b: st.takeBatch(), done: make(chan struct{})}
+	st.inflight = job
+	go func() {
+		defer close(job.done)
+		// Not the caller's context: the call that filled the batch has
+		// returned, and the commit must not die with it.
+		job.err = s.writeTx(context.Background(), func(conn *sql.Conn, tx *sql.Tx) error {
+			return s.commitBatch(context.Background(), conn, tx, st.id, job.b)
+		})
+	}()
 	return nil
 }
 
-// commitPending writes st's pending ticks inside tx (on conn).
-func (s *Store) commitPending(ctx context.Context, conn *sql.Conn, tx *sql.Tx, st *simState) error {
+// flushLocked commits everything st has buffered — the group in flight,
+// then the pending ticks — and returns once it is durable. On failure the
+// uncommitted ticks are dropped and st returns to its last committed state,
+// so the stored run never holds part of a tick. The caller holds st.mu.
+func (s *Store) flushLocked(ctx context.Context, st *simState) error {
+	s.reap(st, true)
+	if st.err != nil {
+		err := st.err
+		st.err = nil
+		return err
+	}
 	if len(st.pending) == 0 {
 		return nil
 	}
-	if err := appendEvents(ctx, conn, st.id, st.pending, s.opts.Now()); err != nil {
+	b := st.takeBatch()
+	err := s.writeTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
+		return s.commitBatch(ctx, conn, tx, st.id, b)
+	})
+	if err != nil {
+		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
+		return fmt.Errorf("%w: ticks %d..%d of %q were not stored (stored events end at tick %d): %v",
+			ErrWriteFailed, b.events[0].tick, b.lastTick, st.id, st.durableTick, err)
+	}
+	st.durableSeq, st.durableTick = b.nextSeq, b.lastTick
+	return nil
+}
+
+// commitBatch writes a batch inside tx (on conn): the events, their
+// register writes and the run's new progress.
+func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id string, b batch) error {
+	if len(b.events) == 0 {
+		return nil
+	}
+	if err := appendEvents(ctx, conn, id, b.events, s.opts.Now()); err != nil {
 		return err
 	}
-	for _, r := range lastRegisterWrites(st.id, st.pending) {
+	for _, r := range lastRegisterWrites(id, b.events) {
 		if err := s.q.UpsertRegister(ctx, tx, r); err != nil {
 			return fmt.Errorf("register %s/%s at tick %d: %w", r.AgentID, r.RegisterKey, r.Tick, err)
 		}
 	}
 	return s.q.RecordProgress(ctx, tx, dbgen.RecordProgressParams{
-		SimulationID: st.id,
-		EventCount:   st.nextSeq,
-		LastTick:     sql.NullInt64{Int64: st.lastTick, Valid: true},
+		SimulationID: id,
+		EventCount:   b.nextSeq,
+		LastTick:     sql.NullInt64{Int64: b.lastTick, Valid: true},
 	})
 }
 
