@@ -96,6 +96,7 @@ func Decode(line []byte) (Event, error) {
 		positions[i] = -1
 	}
 	lifted := 0
+	var agents, txIDs uniqueList
 	var moneyRules map[string]moneyRule
 	// event_type and tick first: money rules depend on the type, and an
 	// error about any other member can then say which event it was.
@@ -152,7 +153,7 @@ func Decode(line []byte) (Event, error) {
 			if err != nil {
 				return ev, err
 			}
-			ev.Agents = appendUnique(ev.Agents, s)
+			agents.add(s)
 			if m.key == "agent_id" {
 				ev.AgentID, ev.HasAgentID = s, true
 				if liftable(line, m, i) {
@@ -165,7 +166,7 @@ func Decode(line []byte) (Event, error) {
 			if err != nil {
 				return ev, err
 			}
-			ev.TxIDs = appendUnique(ev.TxIDs, s)
+			txIDs.add(s)
 			if m.key == "tx_id" {
 				ev.TxID, ev.HasTxID = s, true
 				if liftable(line, m, i) {
@@ -174,11 +175,11 @@ func Decode(line []byte) (Event, error) {
 				}
 			}
 		case partyListKeys[m.key] && m.kind == KindArray:
-			if ev.Agents, err = appendStrings(ev.Agents, line, m); err != nil {
+			if err = appendStrings(&agents, line, m); err != nil {
 				return ev, err
 			}
 		case txListKeys[m.key] && m.kind == KindArray:
-			if ev.TxIDs, err = appendStrings(ev.TxIDs, line, m); err != nil {
+			if err = appendStrings(&txIDs, line, m); err != nil {
 				return ev, err
 			}
 		}
@@ -194,6 +195,7 @@ func Decode(line []byte) (Event, error) {
 			ev.Layout |= int32(p+1) << (7 * k)
 		}
 	}
+	ev.Agents, ev.TxIDs = agents.list, txIDs.list
 	if ev.Agents == nil {
 		ev.Agents = []string{}
 	}
@@ -238,19 +240,41 @@ func stringValue(line []byte, m *member) (string, error) {
 	return string(raw[1 : len(raw)-1]), nil
 }
 
-func appendUnique(list []string, s string) []string {
-	for _, v := range list {
-		if v == s {
-			return list
+// uniqueList collects strings in order of first appearance, without
+// repeats: compared one by one while the list is short, through a set once
+// it is long, so a hostile list of 100,000 ids costs linear time.
+type uniqueList struct {
+	list []string
+	set  map[string]struct{}
+}
+
+func (u *uniqueList) add(s string) {
+	if u.set == nil {
+		for _, v := range u.list {
+			if v == s {
+				return
+			}
 		}
+		u.list = append(u.list, s)
+		if len(u.list) > linearKeys {
+			u.set = make(map[string]struct{}, 2*len(u.list))
+			for _, v := range u.list {
+				u.set[v] = struct{}{}
+			}
+		}
+		return
 	}
-	return append(list, s)
+	if _, dup := u.set[s]; dup {
+		return
+	}
+	u.set[s] = struct{}{}
+	u.list = append(u.list, s)
 }
 
 // appendStrings adds the string elements of the array member m to list.
 // Non-string elements (null, numbers) name nobody and are skipped.
-func appendStrings(list []string, line []byte, m *member) ([]string, error) {
-	err := forEachElement(line[m.valStart:m.valEnd], func(raw []byte, kind Kind) error {
+func appendStrings(list *uniqueList, line []byte, m *member) error {
+	return forEachElement(line[m.valStart:m.valEnd], func(raw []byte, kind Kind) error {
 		if kind != KindString {
 			return nil
 		}
@@ -261,10 +285,9 @@ func appendStrings(list []string, line []byte, m *member) ([]string, error) {
 				return &FieldError{Field: m.key, Msg: err.Error()}
 			}
 		}
-		list = appendUnique(list, s)
+		list.add(s)
 		return nil
 	})
-	return list, err
 }
 
 func hasBackslash(b []byte) bool {

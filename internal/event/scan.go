@@ -76,8 +76,8 @@ func skipSpace(b []byte, i int) int {
 
 // scanObject splits the JSON object in b (which must be the whole input,
 // surrounding whitespace allowed) into its members, validating every value.
-// Duplicate keys are an error: an object with two values for one key has no
-// single meaning to store.
+// Duplicate keys are an error, in the object and in every object nested in
+// it: an object with two values for one key has no single meaning to store.
 func scanObject(b []byte, members []member) ([]member, error) {
 	i := skipSpace(b, 0)
 	if i == len(b) {
@@ -94,6 +94,7 @@ func scanObject(b []byte, members []member) ([]member, error) {
 		}
 		return members, nil
 	}
+	var seen map[string]struct{} // the keys, once the object is large
 	for {
 		if i >= len(b) {
 			return nil, syntaxErr(i, "unexpected end of input in object")
@@ -117,10 +118,26 @@ func scanObject(b []byte, members []member) ([]member, error) {
 		} else {
 			m.key = string(b[i+1 : end-1])
 		}
-		for j := range members {
-			if members[j].key == m.key {
+		// Compared one by one while the object is small, through a set
+		// once it is large: an object of 100,000 keys must not cost 10^10
+		// comparisons.
+		if seen == nil && len(members) < linearKeys {
+			for j := range members {
+				if members[j].key == m.key {
+					return nil, &FieldError{Field: m.key, Msg: "duplicate key"}
+				}
+			}
+		} else {
+			if seen == nil {
+				seen = make(map[string]struct{}, 2*len(members))
+				for j := range members {
+					seen[members[j].key] = struct{}{}
+				}
+			}
+			if _, dup := seen[m.key]; dup {
 				return nil, &FieldError{Field: m.key, Msg: "duplicate key"}
 			}
+			seen[m.key] = struct{}{}
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
@@ -130,6 +147,9 @@ func scanObject(b []byte, members []member) ([]member, error) {
 		m.valStart = i
 		end, kind, compact, err := scanValue(b, i)
 		if err != nil {
+			if d, ok := err.(*dupKeyError); ok {
+				return nil, &FieldError{Field: m.key, Msg: d.Error()}
+			}
 			return nil, err
 		}
 		m.valEnd, m.kind, m.compact = end, kind, compact
@@ -209,6 +229,10 @@ func scanContainer(b []byte, i int) (end int, compact bool, err error) {
 	)
 	var stackBuf [MaxDepth]byte
 	stack := append(stackBuf[:0], b[i])
+	var keys keyTracker
+	if b[i] == '{' {
+		keys.open(1)
+	}
 	i++
 	compact = true
 	state := afterOpen
@@ -225,6 +249,9 @@ func scanContainer(b []byte, i int) (end int, compact bool, err error) {
 			if b[i] == '}' || b[i] == ']' {
 				if !matches(top, b[i]) {
 					return 0, false, syntaxErr(i, "mismatched %q inside %s", rune(b[i]), containerName(top))
+				}
+				if top == '{' {
+					keys.close(len(stack))
 				}
 				stack = stack[:len(stack)-1]
 				i++
@@ -250,7 +277,12 @@ func scanContainer(b []byte, i int) (end int, compact bool, err error) {
 			if b[i] != '"' {
 				return 0, false, syntaxErr(i, "want a string key, found %s", describeByte(b, i))
 			}
-			if i, _, err = scanString(b, i); err != nil {
+			keyStart := i
+			var escaped bool
+			if i, escaped, err = scanString(b, i); err != nil {
+				return 0, false, err
+			}
+			if err := keys.add(len(stack), b[keyStart:i], escaped, keyStart); err != nil {
 				return 0, false, err
 			}
 			if j := skipSpace(b, i); j != i {
@@ -267,6 +299,9 @@ func scanContainer(b []byte, i int) (end int, compact bool, err error) {
 					return 0, false, syntaxErr(i, "nested deeper than %d levels", MaxDepth)
 				}
 				stack = append(stack, b[i])
+				if b[i] == '{' {
+					keys.open(len(stack))
+				}
 				i++
 				state = afterOpen
 				continue
@@ -277,6 +312,86 @@ func scanContainer(b []byte, i int) (end int, compact bool, err error) {
 			state = afterValue
 		}
 	}
+}
+
+// linearKeys is how many keys an object may have before duplicates are
+// looked up in a set instead of by comparing each pair.
+const linearKeys = 32
+
+// dupKeyError is a duplicate key inside a nested object; scanObject turns it
+// into a *FieldError naming the top-level member.
+type dupKeyError struct {
+	key    string
+	offset int
+}
+
+func (e *dupKeyError) Error() string {
+	return fmt.Sprintf("duplicate key %q in a nested object at byte %d", e.key, e.offset)
+}
+
+// keyTracker finds duplicate keys in the objects scanContainer is inside.
+// It holds the keys of the open objects only (an object's keys are dropped
+// when it closes), compares them one by one while an object is small and
+// through a set once it is large, so any input costs linear time.
+type keyTracker struct {
+	keys  []string              // keys of the open objects, outermost first
+	start [MaxDepth + 1]int     // by depth: index in keys of the object's first key
+	set   map[depthKey]struct{} // keys of the open objects with more than linearKeys keys
+}
+
+type depthKey struct {
+	depth int
+	key   string
+}
+
+// open starts the object at depth (1 = outermost container).
+func (k *keyTracker) open(depth int) { k.start[depth] = len(k.keys) }
+
+// close ends the object at depth.
+func (k *keyTracker) close(depth int) {
+	own := k.keys[k.start[depth]:]
+	if len(own) > linearKeys {
+		for _, key := range own {
+			delete(k.set, depthKey{depth, key})
+		}
+	}
+	k.keys = k.keys[:k.start[depth]]
+}
+
+// add records the raw key (quotes included) of the object at depth, which
+// starts at byte offset of the input.
+func (k *keyTracker) add(depth int, raw []byte, escaped bool, offset int) error {
+	key := string(raw[1 : len(raw)-1])
+	if escaped {
+		var err error
+		if key, err = unquote(raw); err != nil {
+			return syntaxErr(offset, "%v", err)
+		}
+	}
+	own := k.keys[k.start[depth]:]
+	if len(own) < linearKeys {
+		for _, o := range own {
+			if o == key {
+				return &dupKeyError{key: key, offset: offset}
+			}
+		}
+	} else {
+		if len(own) == linearKeys {
+			if k.set == nil {
+				k.set = make(map[depthKey]struct{})
+			}
+			for _, o := range own {
+				k.set[depthKey{depth, o}] = struct{}{}
+			}
+		}
+		dk := depthKey{depth, key}
+		if _, dup := k.set[dk]; dup {
+			return &dupKeyError{key: key, offset: offset}
+		}
+		k.set[dk] = struct{}{}
+	}
+	k.keys = append(k.keys, key)
+	return nil
 }
 
 func matches(open, close byte) bool {

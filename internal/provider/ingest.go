@@ -56,6 +56,9 @@ type IngestResult struct {
 // gzip file) likewise stores nothing of the tick being read.
 func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reader, opts IngestOptions) (IngestResult, error) {
 	res := IngestResult{FirstTick: -1, LastTick: -1}
+	if err := checkSimulationID(simulationID); err != nil {
+		return res, err
+	}
 	skipThrough := int64(-1)
 	if opts.Resume {
 		sum, err := s.GetSimulationSummary(ctx, simulationID)

@@ -1,0 +1,175 @@
+package event_test
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/simcash/simdb/internal/event"
+	"github.com/simcash/simdb/internal/testutil"
+)
+
+// fuzzSeeds are hand-written lines: engine-shaped events, the awkward
+// corners of the format (escapes, lifted keys not first, whitespace,
+// nested money, registers) and a few that must be rejected.
+var fuzzSeeds = []string{
+	`{"event_type":"Arrival","tick":3,"tx_id":"tx-1","sender_id":"BANK_A","receiver_id":"BANK_B","amount":100000,"deadline":13,"priority":5,"is_divisible":false}`,
+	`{"event_type":"RtgsImmediateSettlement","tick":7,"tx_id":"tx-1","sender":"BANK_A","receiver":"BANK_B","amount":100000,"sender_balance_before":500000,"sender_balance_after":400000}`,
+	`{"event_type":"LsmCycleSettlement","tick":9,"agents":["A","B","C","A"],"tx_amounts":[1,2,3],"total_value":6,"net_positions":[0,1,-1,0],"max_net_outflow":1,"max_net_outflow_agent":"B","tx_ids":["t1","t2","t3"],"cycle_value":6}`,
+	`{"event_type":"CostAccrual","tick":4,"agent_id":"BANK_A","costs":{"liquidity_cost":1,"delay_cost":2,"collateral_cost":0,"penalty_cost":0,"split_friction_cost":0,"total":3}}`,
+	`{"event_type":"StateRegisterSet","tick":12,"agent_id":"BANK_C","register_key":"stress","old_value":0.0,"new_value":1.5,"reason":"x","decision_path":"A → B"}`,
+	`{"event_type":"BankBudgetSet","tick":0,"agent_id":"B","max_value":5,"focus_counterparties":null,"max_per_counterparty":null}`,
+	`{"event_type":"ScenarioEventExecuted","tick":1,"scenario_event_type":"direct_transfer","details_json":"{\"a\":1,\"b\":\"\\u00e9\"}"}`,
+	`{"event_type":"PolicyHold","tick":2,"agent_id":"A\"q\\b","tx_id":"t\u0000\u001f","reason":"Custom(\"BufferProtection\")"}`,
+	`{"tick":5,"x":{"event_type":"nested"},"tx_id":"t","event_type":"Odd","agent_id":"a"}`,
+	` { "event_type" : "Spaced" , "tick" : 1 , "list" : [ 1 , { "k" : [ ] } ] } `,
+	`{"event_type":"Big","tick":9223372036854775807,"n":9007199254740993,"f":-1.5e-300}`,
+	`{"event_\u0074ype":"Esc","tick":1,"tx\u005fid":"t","agent_id":"\u00e9\ud83d\ude00"}`,
+	`{"event_type":"Arrival","tick":1,"amount":1.5}`,
+	`{"event_type":"X","tick":1,"a":1,"a":2}`,
+	`{"event_type":"X","tick":1,"s":"\ud800"}`,
+	`{"event_type":"X","tick":-0}`,
+	`{"event_type":"","tick":1}`,
+	`[1,2,3]`,
+	`{"event_type":"X","tick":1,"o":{"a":1,"b":{"a":2},"a":3}}`,
+	`{"event_type":"X","tick":1,"o":[{"a":1},{"a":2}],"p":{"a":{"b":1},"b":{"a":1}}}`,
+	`{"event_type":"X","tick":1,"o":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19,"k20":20,"k21":21,"k22":22,"k23":23,"k24":24,"k25":25,"k26":26,"k27":27,"k28":28,"k29":29,"k30":30,"k31":31,"k32":32,"k33":{"k0":1},"k\u0033":3},"q":{"k33":1}}`,
+	`{"event_type":"LsmBilateralOffset","tick":1,"tx_ids":["a","b","a","c","b"],"agent_a":"A","agent_b":"A"}`,
+	`{"event_type":"X","tick":1,"deep":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+}
+
+// FuzzDecode: Decode never panics; whatever it accepts is valid JSON,
+// rebuilds, and the rebuilt bytes decode to the same event. For compact
+// input (the engine's format) the rebuilt bytes are the input itself.
+func FuzzDecode(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	if os.Getenv("SIMDB_CORPUS") != "" {
+		for _, line := range firstLines(f, testutil.CorpusFile(f, "small.jsonl.gz"), 200) {
+			f.Add(line)
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		ev, err := event.Decode(in)
+		if err != nil {
+			return
+		}
+		if !json.Valid(in) {
+			t.Fatalf("Decode accepted input that encoding/json rejects: %q", in)
+		}
+		if dupKeys(in) {
+			t.Fatalf("Decode accepted an object with a duplicate key: %q", in)
+		}
+		if !json.Valid(ev.Details) {
+			t.Fatalf("details are not JSON: %q (input %q)", ev.Details, in)
+		}
+		rebuilt, err := event.Rebuild(nil, event.Stored{Type: ev.Type, Tick: ev.Tick, AgentID: ev.AgentID, TxID: ev.TxID, Details: ev.Details, Layout: ev.Layout})
+		if err != nil {
+			t.Fatalf("Rebuild of %q: %v", in, err)
+		}
+		again, err := event.Decode(rebuilt)
+		if err != nil {
+			t.Fatalf("rebuilt %q does not decode: %v (input %q)", rebuilt, err, in)
+		}
+		if again.Type != ev.Type || again.Tick != ev.Tick || again.HasTick != ev.HasTick ||
+			again.AgentID != ev.AgentID || again.HasAgentID != ev.HasAgentID ||
+			again.TxID != ev.TxID || again.HasTxID != ev.HasTxID ||
+			!bytes.Equal(again.Details, ev.Details) || again.Layout != ev.Layout ||
+			!slices.Equal(again.Agents, ev.Agents) || !slices.Equal(again.TxIDs, ev.TxIDs) {
+			t.Fatalf("re-decoding changed the event:\ninput   %q\nrebuilt %q\nfirst  %+v\nsecond %+v", in, rebuilt, ev, again)
+		}
+		if (ev.Register == nil) != (again.Register == nil) || (ev.Register != nil && *ev.Register != *again.Register) {
+			t.Fatalf("register changed: %+v vs %+v (input %q)", ev.Register, again.Register, in)
+		}
+		// Compact engine-style input that encoding/json accepts comes back
+		// as valid JSON, byte for byte.
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, in); err == nil && bytes.Equal(compact.Bytes(), in) {
+			if !json.Valid(rebuilt) {
+				t.Fatalf("rebuilt %q is not valid JSON", rebuilt)
+			}
+			if !bytes.Equal(rebuilt, in) {
+				t.Fatalf("compact input not rebuilt byte for byte:\ninput   %q\nrebuilt %q", in, rebuilt)
+			}
+		}
+	})
+}
+
+// firstLines reads up to n lines of a gzip JSONL file.
+func firstLines(tb testing.TB, path string, n int) [][]byte {
+	tb.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer fh.Close()
+	zr, err := gzip.NewReader(fh)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
+	var out [][]byte
+	for len(out) < n && sc.Scan() {
+		out = append(out, append([]byte(nil), sc.Bytes()...))
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	if len(out) == 0 {
+		tb.Fatalf("%s: no lines", path)
+	}
+	return out
+}
+
+// dupKeys reports whether any object in the JSON text has a key twice, by
+// encoding/json's tokenizer (a reference independent of the decoder).
+func dupKeys(in []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(in))
+	type frame struct {
+		keys    map[string]bool // nil for an array
+		wantKey bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
+			if tok == json.Delim('}') {
+				stack = stack[:n-1]
+				valueDone()
+				continue
+			}
+			k := tok.(string)
+			if stack[n-1].keys[k] {
+				return true
+			}
+			stack[n-1].keys[k] = true
+			stack[n-1].wantKey = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
+}
