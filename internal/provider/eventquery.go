@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"strconv"
@@ -212,8 +213,16 @@ func (f EventFilter) orderBy() string {
 	return " ORDER BY tick, seq"
 }
 
-const eventSelect = `SELECT event_id, simulation_id, seq, tick, day, event_timestamp, event_type,
- details, agent_id, tx_id, created_at, agents, tx_ids, key_layout FROM simulation_events WHERE `
+// eventSelect leaves out event_id and simulation_id: the one is
+// '<simulation_id>:<seq>' and the other the query's own parameter, so
+// queryEvents rebuilds both instead of copying them out of every row.
+//
+// The two lists come back as JSON text (to_json): scanning a DuckDB LIST
+// through database/sql costs an []any and two allocations per element,
+// while the text is one string that listFromJSON slices without copying.
+const eventSelect = `SELECT seq, tick, day, event_timestamp, event_type,
+ details, agent_id, tx_id, created_at, CAST(to_json(agents) AS VARCHAR), CAST(to_json(tx_ids) AS VARCHAR), key_layout
+ FROM simulation_events WHERE `
 
 // GetSimulationEvents returns one page of a simulation's events in (tick,
 // seq) order (or its exact reverse), the total number of matches, and the
@@ -236,7 +245,7 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 		return EventPage{}, fmt.Errorf("count events of %q: %w", simulationID, err)
 	}
 	q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
-	err = s.queryEvents(ctx, q, args, func(ev StoredEvent) error {
+	err = s.queryEvents(ctx, simulationID, q, args, func(ev StoredEvent) error {
 		page.Events = append(page.Events, ev)
 		return nil
 	})
@@ -250,13 +259,17 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	return page, nil
 }
 
-// streamPageSize is how many rows StreamEvents reads per query: large
-// enough to amortise a query, small enough to bound memory.
-const streamPageSize = 20_000
+// streamWindow is how many consecutive seq values StreamEvents reads per
+// query. Within a simulation seq order is (tick, seq) order — ticks only
+// grow from one PersistTickEvents call to the next — so a window is a range
+// predicate on seq that DuckDB answers from one or two row groups (zone
+// maps), instead of a top-N sort over everything after a cursor. Memory
+// stays bounded by the window whatever the run's size.
+const streamWindow = 50_000
 
 // StreamEvents yields every event of the simulation that matches the filter
 // (Limit and Offset are ignored), in the filter's order, without any cap on
-// how many events a tick or the run has. It reads in keyset pages, so
+// how many events a tick or the run has. It reads in windows of seq, so
 // memory stays bounded whatever the run's size, and stops with the
 // context's error when ctx is cancelled. The error, if any, is the last
 // pair yielded.
@@ -267,25 +280,50 @@ func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter Ev
 		if err == nil {
 			err = s.readBarrier(ctx, simulationID)
 		}
+		var lo, hi int64
+		if err == nil {
+			lo, hi, err = s.seqBounds(ctx, simulationID, f)
+		}
 		if err != nil {
 			yield(StoredEvent{}, err)
 			return
 		}
+		desc := f.Sort == SortTickDesc
+		// The cursor is only a start point here; the windows replace it.
+		if c := f.After; c != nil {
+			if desc {
+				hi = min(hi, c.Seq)
+			} else {
+				lo = max(lo, c.Seq+1)
+			}
+			f.After = nil
+		}
+		where, args := f.where(simulationID)
+		args = append(args, int64(0), int64(0))
+		q := eventSelect + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
+		if desc {
+			q += " ORDER BY seq DESC"
+		} else {
+			q += " ORDER BY seq"
+		}
 		stopped := false
-		for {
-			where, args := f.where(simulationID)
-			q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(streamPageSize)
-			n := 0
-			var last StoredEvent
-			err := s.queryEvents(ctx, q, args, func(ev StoredEvent) error {
+		for lo < hi {
+			var from, to int64
+			if desc {
+				from, to = max(lo, hi-streamWindow), hi
+				hi = from
+			} else {
+				from, to = lo, min(hi, lo+streamWindow)
+				lo = to
+			}
+			args[len(args)-2], args[len(args)-1] = from, to
+			err := s.queryEvents(ctx, simulationID, q, args, func(ev StoredEvent) error {
 				// database/sql notices a cancelled ctx asynchronously, and
 				// not at all once a short last page is read: check here so
 				// no event is yielded after cancellation.
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				n++
-				last = ev
 				if !yield(ev, nil) {
 					stopped = true
 					return errStop
@@ -295,56 +333,73 @@ func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter Ev
 			if stopped {
 				return
 			}
+			if err == nil {
+				err = ctx.Err()
+			}
 			if err != nil {
 				yield(StoredEvent{}, fmt.Errorf("stream events of %q: %w", simulationID, err))
 				return
 			}
-			if n < streamPageSize {
-				return
-			}
-			f.After = &Cursor{Tick: last.Tick, Seq: last.Seq}
 		}
 	}
+}
+
+// seqBounds returns the range [lo, hi) of seq that can hold the filter's
+// events: the whole committed stream, narrowed by the tick and day
+// conditions (answered from zone maps, so it costs little).
+func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilter) (lo, hi int64, err error) {
+	if f.Tick == nil && f.TickMin == nil && f.TickMax == nil && f.Day == nil {
+		err = s.db.QueryRowContext(ctx, `SELECT event_count FROM simulations WHERE simulation_id = $1`, simulationID).Scan(&hi)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, 0, nil
+		}
+		return 0, hi, err
+	}
+	ticks := EventFilter{Tick: f.Tick, TickMin: f.TickMin, TickMax: f.TickMax, Day: f.Day}
+	where, args := ticks.where(simulationID)
+	err = s.db.QueryRowContext(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq) + 1, 0) FROM simulation_events WHERE `+where, args...).Scan(&lo, &hi)
+	return lo, hi, err
 }
 
 var errStop = fmt.Errorf("stop")
 
 // queryEvents runs an eventSelect query and calls fn for each row.
-func (s *Store) queryEvents(ctx context.Context, q string, args []any, fn func(StoredEvent) error) error {
+func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, fn func(StoredEvent) error) error {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	idPrefix := simulationID + ":"
+	// A run has a few dozen event types: share one string per type.
+	types := make(map[string]string)
+	var eventType sql.RawBytes
 	for rows.Next() {
-		var ev StoredEvent
-		var details string
+		ev := StoredEvent{SimulationID: simulationID}
+		var details []byte
 		var agentID, txID sql.NullString
-		var agents, txIDs []any
-		if err := rows.Scan(&ev.EventID, &ev.SimulationID, &ev.Seq, &ev.Tick, &ev.Day, &ev.EventTimestamp,
-			&ev.EventType, &details, &agentID, &txID, &ev.CreatedAt, &agents, &txIDs, &ev.layout); err != nil {
+		var agents, txIDs string
+		if err := rows.Scan(&ev.Seq, &ev.Tick, &ev.Day, &ev.EventTimestamp,
+			&eventType, &details, &agentID, &txID, &ev.CreatedAt, &agents, &txIDs, &ev.layout); err != nil {
 			return err
 		}
+		t, ok := types[string(eventType)]
+		if !ok {
+			t = string(eventType)
+			types[t] = t
+		}
+		ev.EventType = t
+		ev.EventID = idPrefix + strconv.FormatInt(ev.Seq, 10)
 		ev.EventTimestamp, ev.CreatedAt = ev.EventTimestamp.UTC(), ev.CreatedAt.UTC()
 		ev.Details = json.RawMessage(details)
 		ev.AgentID, ev.TxID = nullString(agentID), nullString(txID)
-		ev.Agents, ev.TxIDs = anyStrings(agents), anyStrings(txIDs)
+		ev.Agents, ev.TxIDs = event.StringsOf(agents), event.StringsOf(txIDs)
 		liftCommonFields(&ev)
 		if err := fn(ev); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
-}
-
-func anyStrings(list []any) []string {
-	out := make([]string, 0, len(list))
-	for _, v := range list {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // liftCommonFields fills Sender, Receiver, Amount, Deadline and Priority
