@@ -35,6 +35,7 @@ type benchFlags struct {
 	overheadSpan  time.Duration
 	rowInsertSize int
 	keep          string
+	only          []string
 }
 
 func newBenchCmd(e *env) *cobra.Command {
@@ -89,6 +90,7 @@ event summary, full ordered stream) and its size per event.`,
 	fl.DurationVar(&f.overheadSpan, "overhead-span", 10*time.Second, "how long the caller-overhead producer runs alone")
 	fl.IntVar(&f.rowInsertSize, "row-insert-sample", 20_000, "events in the row-insert sample")
 	fl.StringVar(&f.keep, "keep", "", "keep the ingested database at this path (for inspection)")
+	fl.StringSliceVar(&f.only, "only", nil, "run only these steps (ingest, duckdb-read-json, provider, appender-bare, row-insert, caller-overhead, queries); ingest always runs")
 	return cmd
 }
 
@@ -155,12 +157,16 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 	} else if p, ok := metaPace(input); ok {
 		pace = p
 	}
-	say("loading %s", input)
-	ticks, lines, err := loadTicks(input)
-	if err != nil {
-		return nil, err
+	want := func(step string) bool { return len(f.only) == 0 || slices.Contains(f.only, step) }
+	var ticks []tickEvents
+	var lines [][]byte
+	if want("provider") || want("appender-bare") || want("row-insert") || want("caller-overhead") {
+		say("loading %s", input)
+		if ticks, lines, err = loadTicks(input); err != nil {
+			return nil, err
+		}
 	}
-	rep := &benchReport{Machine: machineInfo(ctx), Input: input, Events: int64(len(lines)), Ratios: map[string]float64{},
+	rep := &benchReport{Machine: machineInfo(ctx), Input: input, Ratios: map[string]float64{},
 		EnginePaceMicros: float64(pace) / float64(time.Microsecond)}
 	add := func(name string, n int64, d time.Duration) {
 		rep.Results = append(rep.Results, benchResult{Name: name, Events: n, Seconds: d.Seconds(), EventsPerSec: float64(n) / d.Seconds()})
@@ -168,41 +174,50 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 	}
 
 	dbPath := filepath.Join(dir, "ingest.duckdb")
-	d, err := benchIngest(ctx, dbPath, input, config)
+	d, n, err := benchIngest(ctx, dbPath, input, config)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
+	rep.Events = n
 	add("ingest", rep.Events, d)
 
-	if d, err = benchReadJSON(ctx, filepath.Join(dir, "readjson.duckdb"), input); err != nil {
-		return nil, fmt.Errorf("duckdb-read-json: %w", err)
+	if want("duckdb-read-json") {
+		if d, err = benchReadJSON(ctx, filepath.Join(dir, "readjson.duckdb"), input); err != nil {
+			return nil, fmt.Errorf("duckdb-read-json: %w", err)
+		}
+		add("duckdb-read-json", rep.Events, d)
 	}
-	add("duckdb-read-json", rep.Events, d)
-
-	if d, err = benchProvider(ctx, filepath.Join(dir, "provider.duckdb"), config, ticks); err != nil {
-		return nil, fmt.Errorf("provider: %w", err)
+	if want("provider") {
+		if d, err = benchProvider(ctx, filepath.Join(dir, "provider.duckdb"), config, ticks); err != nil {
+			return nil, fmt.Errorf("provider: %w", err)
+		}
+		add("provider", rep.Events, d)
 	}
-	add("provider", rep.Events, d)
-
-	rows, err := bareRows(lines)
-	if err != nil {
-		return nil, err
+	if want("appender-bare") || want("row-insert") {
+		rows, err := bareRows(lines)
+		if err != nil {
+			return nil, err
+		}
+		if want("appender-bare") {
+			if d, err = benchAppender(ctx, filepath.Join(dir, "appender.duckdb"), rows); err != nil {
+				return nil, fmt.Errorf("appender-bare: %w", err)
+			}
+			add("appender-bare", rep.Events, d)
+		}
+		if want("row-insert") {
+			sample := rows[:min(len(rows), f.rowInsertSize)]
+			if d, err = benchRowInsert(ctx, filepath.Join(dir, "rowinsert.duckdb"), sample); err != nil {
+				return nil, fmt.Errorf("row-insert: %w", err)
+			}
+			add("row-insert", int64(len(sample)), d)
+		}
 	}
-	if d, err = benchAppender(ctx, filepath.Join(dir, "appender.duckdb"), rows); err != nil {
-		return nil, fmt.Errorf("appender-bare: %w", err)
-	}
-	add("appender-bare", rep.Events, d)
-
-	sample := rows[:min(len(rows), f.rowInsertSize)]
-	if d, err = benchRowInsert(ctx, filepath.Join(dir, "rowinsert.duckdb"), sample); err != nil {
-		return nil, fmt.Errorf("row-insert: %w", err)
-	}
-	add("row-insert", int64(len(sample)), d)
-	rows = nil
-
-	say("caller-overhead at %v per event for about %v", pace, f.overheadSpan)
-	if rep.CallerOverheadPct, err = benchCallerOverhead(ctx, filepath.Join(dir, "caller.duckdb"), config, ticks, pace, f.overheadSpan); err != nil {
-		return nil, fmt.Errorf("caller-overhead: %w", err)
+	lines = nil
+	if want("caller-overhead") {
+		say("caller-overhead at %v per event for about %v", pace, f.overheadSpan)
+		if rep.CallerOverheadPct, err = benchCallerOverhead(ctx, filepath.Join(dir, "caller.duckdb"), config, ticks, pace, f.overheadSpan); err != nil {
+			return nil, fmt.Errorf("caller-overhead: %w", err)
+		}
 	}
 
 	rate := func(name string) float64 {
@@ -213,13 +228,20 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 		}
 		return 0
 	}
-	rep.Ratios["ingest_vs_duckdb_read_json"] = rate("ingest") / rate("duckdb-read-json")
-	rep.Ratios["provider_vs_appender_bare"] = rate("provider") / rate("appender-bare")
-	rep.Ratios["provider_vs_row_insert"] = rate("provider") / rate("row-insert")
+	ratio := func(key, a, b string) {
+		if rate(a) > 0 && rate(b) > 0 {
+			rep.Ratios[key] = rate(a) / rate(b)
+		}
+	}
+	ratio("ingest_vs_duckdb_read_json", "ingest", "duckdb-read-json")
+	ratio("provider_vs_appender_bare", "provider", "appender-bare")
+	ratio("provider_vs_row_insert", "provider", "row-insert")
 
-	say("queries on the ingested database")
-	if rep.Queries, err = benchQueries(ctx, dbPath, rep.Events); err != nil {
-		return nil, fmt.Errorf("queries: %w", err)
+	if want("queries") {
+		say("queries on the ingested database")
+		if rep.Queries, err = benchQueries(ctx, dbPath, rep.Events); err != nil {
+			return nil, fmt.Errorf("queries: %w", err)
+		}
 	}
 	if st, err := os.Stat(dbPath); err == nil {
 		rep.DBBytesPerEvent = float64(st.Size()) / float64(rep.Events)
@@ -291,40 +313,40 @@ func loadTicks(path string) ([]tickEvents, [][]byte, error) {
 	return ticks, lines, sc.Err()
 }
 
-func benchIngest(ctx context.Context, dbPath, input string, config json.RawMessage) (time.Duration, error) {
+// benchIngest runs the same code as `simdb ingest` (open, start, stream,
+// complete, close) and returns its time and the number of events.
+func benchIngest(ctx context.Context, dbPath, input string, config json.RawMessage) (time.Duration, int64, error) {
 	start := time.Now()
 	store, err := simdb.Open(ctx, dbPath, simdb.Options{})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	f, err := os.Open(input)
+	res, err := func() (simdb.IngestResult, error) {
+		f, err := os.Open(input)
+		if err != nil {
+			return simdb.IngestResult{}, err
+		}
+		defer f.Close()
+		r, err := decompress(f)
+		if err != nil {
+			return simdb.IngestResult{}, err
+		}
+		if err := store.PersistSimulationStart(ctx, benchSim, config, simdb.StartOptions{}); err != nil {
+			return simdb.IngestResult{}, err
+		}
+		res, err := store.IngestJSONL(ctx, benchSim, r, simdb.IngestOptions{Source: input})
+		if err != nil {
+			return res, err
+		}
+		return res, store.PersistSimulationComplete(ctx, benchSim, res.Metrics)
+	}()
+	if cerr := store.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		store.Close()
-		return 0, err
+		return 0, 0, err
 	}
-	defer f.Close()
-	r, err := decompress(f)
-	if err != nil {
-		store.Close()
-		return 0, err
-	}
-	if err := store.PersistSimulationStart(ctx, benchSim, config, simdb.StartOptions{}); err != nil {
-		store.Close()
-		return 0, err
-	}
-	res, err := store.IngestJSONL(ctx, benchSim, r, simdb.IngestOptions{Source: input})
-	if err != nil {
-		store.Close()
-		return 0, err
-	}
-	if err := store.PersistSimulationComplete(ctx, benchSim, res.Metrics); err != nil {
-		store.Close()
-		return 0, err
-	}
-	if err := store.Close(); err != nil {
-		return 0, err
-	}
-	return time.Since(start), nil
+	return time.Since(start), res.Events, nil
 }
 
 func benchReadJSON(ctx context.Context, dbPath, input string) (time.Duration, error) {
