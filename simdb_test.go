@@ -73,10 +73,24 @@ func (b *testBundle) count(t *testing.T, query string, args ...any) int64 {
 
 // --- Ports of the seed's eight tests ---
 
+// The Go counterpart of the seed's runtime-checkable protocol: the
+// compile-time assertion, then the protocol driven through the interface.
+var _ simdb.Provider = (*simdb.Store)(nil)
+
 func TestStoreSatisfiesProvider(t *testing.T) {
-	var p simdb.Provider = setup(t, simdb.Options{}).store
-	if p == nil {
-		t.Fatal("nil provider")
+	b := setup(t, simdb.Options{})
+	var p simdb.Provider = b.store
+	if err := p.PersistSimulationStart(b.ctx, "via-interface", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.PersistTickEvents(b.ctx, "via-interface", 0, raws(arrival(0, "t1"))); err != nil || n != 1 {
+		t.Fatalf("n=%d err=%v", n, err)
+	}
+	if err := p.PersistSimulationComplete(b.ctx, "via-interface", simdb.Metrics{TotalArrivals: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.count(t, `SELECT count(*) FROM simulations WHERE status = 'completed' AND event_count = 1`); got != 1 {
+		t.Fatalf("completed runs with one event: %d", got)
 	}
 }
 
