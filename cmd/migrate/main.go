@@ -59,6 +59,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	path := fs.String("db", defaultDB, "DuckDB database file")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // -h asked for the usage, which is not an error
+		}
 		return 2
 	}
 	rest := fs.Args()
@@ -90,10 +93,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	readOnly := cmd == "status" || cmd == "version"
 	target := *path
-	if _, err := os.Stat(target); readOnly && errors.Is(err, os.ErrNotExist) {
-		// Report on an empty schema without creating the file.
-		fmt.Fprintf(stderr, "migrate: %s does not exist yet; showing an empty database\n", target)
-		target = ":memory:"
+	if _, err := os.Stat(target); errors.Is(err, os.ErrNotExist) {
+		switch cmd {
+		case "status", "version":
+			// Report on an empty schema without creating the file.
+			fmt.Fprintf(stderr, "migrate: %s does not exist yet; showing an empty database\n", target)
+			target = ":memory:"
+		case "down", "down-to", "redo", "reset":
+			fmt.Fprintf(stderr, "migrate %s: %s does not exist (nothing to roll back)\n", cmd, target)
+			return 1
+		}
 	}
 	sqldb, err := duckfile.Open(ctx, target, duckfile.Options{ReadOnly: readOnly})
 	if err != nil {

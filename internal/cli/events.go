@@ -66,6 +66,9 @@ jsonl (one event per line), csv.`,
 func (f eventsFlags) toFilter(cmd *cobra.Command) (simdb.EventFilter, error) {
 	set := func(name string) bool { return cmd.Flags().Changed(name) }
 	var filter simdb.EventFilter
+	if set("from") && set("to") && f.from > f.to {
+		return filter, usagef("--from %d is after --to %d", f.from, f.to)
+	}
 	if set("tick") {
 		filter.Tick = simdb.Int64(f.tick)
 	}

@@ -13,9 +13,9 @@ import (
 
 func newGenCmd(e *env) *cobra.Command {
 	var o gen.Options
-	var out string
+	var out, configOut string
 	cmd := &cobra.Command{
-		Use:   "gen [--agents N] [--days D] [--ticks-per-day T] [--seed S] [--events-per-tick R] [--out FILE]",
+		Use:   "gen [--agents N] [--days D] [--ticks-per-day T] [--seed S] [--events-per-tick R] [--out FILE] [--config-out FILE]",
 		Short: "Write a deterministic synthetic SimCash-shaped event stream",
 		Long: `Writes a synthetic event stream shaped like the SimCash engine's (its event
 types, field names, key order and nesting, in plausible proportions) as JSON
@@ -50,6 +50,11 @@ Lines, to --out or stdout. The same flags and seed give identical bytes.
 				}
 				fmt.Fprintf(e.stderr, "wrote %d events (%d ticks) to %s\n", stats.Events, stats.Ticks, out)
 			}
+			if configOut != "" {
+				if err := os.WriteFile(configOut, gen.Config(o), 0o644); err != nil {
+					return err
+				}
+			}
 			return nil
 		},
 	}
@@ -60,6 +65,7 @@ Lines, to --out or stdout. The same flags and seed give identical bytes.
 	fl.Int64Var(&o.Seed, "seed", 1, "random seed")
 	fl.IntVar(&o.EventsPerTick, "events-per-tick", 40, "average events per tick")
 	fl.StringVar(&out, "out", "", "output file (default stdout)")
+	fl.StringVar(&configOut, "config-out", "", "also write the matching config (JSON) to this file, for ingest --config")
 	return cmd
 }
 

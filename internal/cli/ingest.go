@@ -137,7 +137,9 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 		if errors.As(ingestErr, &evErr) || e.ctx.Err() == nil {
 			// The run cannot be completed; record why, keeping every
 			// tick already handed to the writer.
-			if ferr := store.PersistSimulationFailed(e.ctx, f.sim, ingestErr.Error()); ferr != nil && !errors.Is(ferr, simdb.ErrSimulationNotRunning) {
+			// (--resume of an unknown id has no run to mark.)
+			if ferr := store.PersistSimulationFailed(e.ctx, f.sim, ingestErr.Error()); ferr != nil &&
+				!errors.Is(ferr, simdb.ErrSimulationNotRunning) && !errors.Is(ferr, simdb.ErrSimulationNotFound) {
 				return fmt.Errorf("%w (and marking the run failed: %v)", ingestErr, ferr)
 			}
 		}

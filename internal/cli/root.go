@@ -48,6 +48,9 @@ type env struct {
 	// now is the wall clock written into rows (nil: time.Now); tests fix it
 	// so golden outputs are stable.
 	now func() time.Time
+	// running is set once cobra has parsed the flags and arguments and
+	// starts the command: from then on only a usageError is a usage error.
+	running bool
 }
 
 // Run executes the simdb command line with args (without the program name)
@@ -73,8 +76,11 @@ func run(e *env, args []string) int {
 		return ee.code
 	}
 	fmt.Fprintf(stderr, "simdb: %s\n", oneLine(err.Error()))
+	// cobra's own complaints (unknown command, ...) are recognised by their
+	// text, but only before the command runs: a command's error may quote
+	// anything (a stream's "invalid argument" string, an EINVAL).
 	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	if errors.As(err, &ue) || (!e.running && isCobraUsage(err)) {
 		fmt.Fprintln(stderr, "Run 'simdb --help' for usage.")
 		return exitUsage
 	}
@@ -115,6 +121,7 @@ the file.`,
 	}
 	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file (default $SIMDB_DB, else simdb.duckdb)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentPreRun = func(*cobra.Command, []string) { e.running = true }
 	root.AddCommand(
 		newIngestCmd(e), newEventsCmd(e), newShowCmd(e), newListCmd(e), newExportCmd(e),
 		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newDemoCmd(e), newBenchCmd(e),

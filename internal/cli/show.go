@@ -136,6 +136,11 @@ func newListCmd(e *env) *cobra.Command {
 			if err := checkFormat(format, "table", "json", "csv"); err != nil {
 				return err
 			}
+			switch status {
+			case "", "running", "completed", "failed":
+			default:
+				return usagef("unknown --status %q (want running, completed or failed)", status)
+			}
 			store, err := e.openRead()
 			if err != nil {
 				return err

@@ -75,16 +75,10 @@ type EventError struct {
 	Err          error // *event.FieldError, *event.SyntaxError or a plain error
 }
 
+// Error reads "FILE:LINE: tick T, TYPE: what is wrong" for a stream (or
+// "line LINE: …" without a Source) and `simulation "ID": event I (tick T,
+// TYPE): what is wrong` for a PersistTickEvents call.
 func (e *EventError) Error() string {
-	var where string
-	switch {
-	case e.Line > 0 && e.Source != "":
-		where = fmt.Sprintf("%s:%d", e.Source, e.Line)
-	case e.Line > 0:
-		where = fmt.Sprintf("line %d", e.Line)
-	default:
-		where = fmt.Sprintf("simulation %q: event %d", e.SimulationID, e.Index)
-	}
 	var ctx []string
 	if e.Tick >= 0 {
 		ctx = append(ctx, fmt.Sprintf("tick %d", e.Tick))
@@ -92,10 +86,23 @@ func (e *EventError) Error() string {
 	if e.EventType != "" {
 		ctx = append(ctx, e.EventType)
 	}
-	if len(ctx) > 0 {
-		where += " (" + strings.Join(ctx, ", ") + ")"
+	switch {
+	case e.Line > 0:
+		where := fmt.Sprintf("line %d", e.Line)
+		if e.Source != "" {
+			where = fmt.Sprintf("%s:%d", e.Source, e.Line)
+		}
+		if len(ctx) > 0 {
+			return fmt.Sprintf("%s: %s: %v", where, strings.Join(ctx, ", "), e.Err)
+		}
+		return fmt.Sprintf("%s: %v", where, e.Err)
+	default:
+		where := fmt.Sprintf("simulation %q: event %d", e.SimulationID, e.Index)
+		if len(ctx) > 0 {
+			where += " (" + strings.Join(ctx, ", ") + ")"
+		}
+		return fmt.Sprintf("%s: %v", where, e.Err)
 	}
-	return fmt.Sprintf("%s: %v", where, e.Err)
 }
 
 func (e *EventError) Unwrap() []error { return []error{ErrInvalidEvent, e.Err} }
