@@ -109,3 +109,30 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 // openRaw opens the file with the plain driver, bypassing simdb's checks.
 func openRaw(path string) (*sql.DB, error) { return sql.Open("duckdb", path) }
+
+// ":memory:" is a private in-memory database shared by all of the Store's
+// connections: what one call writes, the next reads.
+func TestOpenInMemory(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range []simdb.Durability{simdb.Durable, simdb.Buffered} {
+		store, err := simdb.Open(ctx, ":memory:", simdb.Options{Durability: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.PersistSimulationStart(ctx, "m", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for tick := 0; tick < 3; tick++ {
+			if _, err := store.PersistTickEvents(ctx, "m", int64(tick), raws(arrival(tick, "t"+strings.Repeat("x", tick)))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, err := store.GetSimulationEvents(ctx, "m", simdb.EventFilter{})
+		if err != nil || page.Total != 3 {
+			t.Fatalf("%s: total=%d err=%v", d, page.Total, err)
+		}
+		if err := store.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
