@@ -11,7 +11,7 @@ import (
 )
 
 // TestGolden compares the table and json outputs of show, list and events
-// with testdata/golden/*.golden (go test -run TestGolden -update rewrites
+// with testdata/golden/*.golden (go test ./internal/cli -run TestGolden -args -update rewrites
 // them). The runs come from a `simdb gen` stream and every command sees a
 // fixed clock, so the outputs are byte-stable; the test works in a
 // temporary directory with relative paths, so no temporary path shows.
@@ -99,7 +99,7 @@ func golden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test -run TestGolden -update to create it)", err)
+		t.Fatalf("%v (run go test ./internal/cli -run TestGolden -args -update to create it)", err)
 	}
 	if !bytes.Equal([]byte(got), want) {
 		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
@@ -112,7 +112,7 @@ func golden(t *testing.T, name, got string) {
 				w = wl[i]
 			}
 			if g != w {
-				t.Fatalf("output differs from %s at line %d:\n got: %q\nwant: %q\n(go test -run TestGolden -update rewrites the golden files)", path, i+1, g, w)
+				t.Fatalf("output differs from %s at line %d:\n got: %q\nwant: %q\n(go test ./internal/cli -run TestGolden -args -update rewrites the golden files)", path, i+1, g, w)
 			}
 		}
 	}
