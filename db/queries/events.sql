@@ -1,27 +1,32 @@
--- Size and extent of a run's stream. A run without events gives count 0
--- and -1 for both maxima.
--- name: GetEventTotals :one
-SELECT count(*) AS total_events,
-       CAST(COALESCE(max(tick), -1) AS BIGINT) AS max_tick,
-       CAST(COALESCE(max(day), -1) AS BIGINT) AS max_day
-FROM simulation_events
-WHERE simulation_id = $1;
-
 -- Events per type, most frequent first (ties by name, so the order is
--- stable).
+-- stable), from the counts the writer keeps.
 -- name: CountEventsByType :many
-SELECT event_type, count(*) AS event_count
-FROM simulation_events
+SELECT event_type, event_count
+FROM simulation_event_types
 WHERE simulation_id = $1
-GROUP BY event_type
 ORDER BY event_count DESC, event_type;
 
--- Every agent that takes part in any event of the run, from the normalised
--- agents list (so LSM and RTGS parties count too), sorted.
+-- Every agent that takes part in any event of the run (RTGS, LSM and
+-- policy parties alike), sorted.
 -- name: ListEventAgents :many
-SELECT DISTINCT CAST(agent AS VARCHAR) AS agent
-FROM (SELECT unnest(agents) AS agent FROM simulation_events WHERE simulation_id = $1) AS a
-ORDER BY agent;
+SELECT agent_id
+FROM simulation_agents
+WHERE simulation_id = $1
+ORDER BY agent_id;
+
+-- Adds a batch's events of one type to the run's count, in the batch's
+-- transaction.
+-- name: AddEventTypeCount :exec
+INSERT INTO simulation_event_types (simulation_id, event_type, event_count)
+VALUES ($1, $2, $3)
+ON CONFLICT (simulation_id, event_type)
+DO UPDATE SET event_count = simulation_event_types.event_count + excluded.event_count;
+
+-- Records that an agent takes part in the run (idempotent).
+-- name: AddSimulationAgent :exec
+INSERT INTO simulation_agents (simulation_id, agent_id)
+VALUES ($1, $2)
+ON CONFLICT DO NOTHING;
 
 -- Register rows of a run in write order, for consistency checks and export.
 -- name: ListRegisters :many

@@ -9,11 +9,47 @@ import (
 	"context"
 )
 
+const addEventTypeCount = `-- name: AddEventTypeCount :exec
+INSERT INTO simulation_event_types (simulation_id, event_type, event_count)
+VALUES ($1, $2, $3)
+ON CONFLICT (simulation_id, event_type)
+DO UPDATE SET event_count = simulation_event_types.event_count + excluded.event_count
+`
+
+type AddEventTypeCountParams struct {
+	SimulationID string
+	EventType    string
+	EventCount   int64
+}
+
+// Adds a batch's events of one type to the run's count, in the batch's
+// transaction.
+func (q *Queries) AddEventTypeCount(ctx context.Context, db DBTX, arg AddEventTypeCountParams) error {
+	_, err := db.ExecContext(ctx, addEventTypeCount, arg.SimulationID, arg.EventType, arg.EventCount)
+	return err
+}
+
+const addSimulationAgent = `-- name: AddSimulationAgent :exec
+INSERT INTO simulation_agents (simulation_id, agent_id)
+VALUES ($1, $2)
+ON CONFLICT DO NOTHING
+`
+
+type AddSimulationAgentParams struct {
+	SimulationID string
+	AgentID      string
+}
+
+// Records that an agent takes part in the run (idempotent).
+func (q *Queries) AddSimulationAgent(ctx context.Context, db DBTX, arg AddSimulationAgentParams) error {
+	_, err := db.ExecContext(ctx, addSimulationAgent, arg.SimulationID, arg.AgentID)
+	return err
+}
+
 const countEventsByType = `-- name: CountEventsByType :many
-SELECT event_type, count(*) AS event_count
-FROM simulation_events
+SELECT event_type, event_count
+FROM simulation_event_types
 WHERE simulation_id = $1
-GROUP BY event_type
 ORDER BY event_count DESC, event_type
 `
 
@@ -23,7 +59,7 @@ type CountEventsByTypeRow struct {
 }
 
 // Events per type, most frequent first (ties by name, so the order is
-// stable).
+// stable), from the counts the writer keeps.
 func (q *Queries) CountEventsByType(ctx context.Context, db DBTX, simulationID string) ([]CountEventsByTypeRow, error) {
 	rows, err := db.QueryContext(ctx, countEventsByType, simulationID)
 	if err != nil {
@@ -47,37 +83,15 @@ func (q *Queries) CountEventsByType(ctx context.Context, db DBTX, simulationID s
 	return items, nil
 }
 
-const getEventTotals = `-- name: GetEventTotals :one
-SELECT count(*) AS total_events,
-       CAST(COALESCE(max(tick), -1) AS BIGINT) AS max_tick,
-       CAST(COALESCE(max(day), -1) AS BIGINT) AS max_day
-FROM simulation_events
-WHERE simulation_id = $1
-`
-
-type GetEventTotalsRow struct {
-	TotalEvents int64
-	MaxTick     int64
-	MaxDay      int64
-}
-
-// Size and extent of a run's stream. A run without events gives count 0
-// and -1 for both maxima.
-func (q *Queries) GetEventTotals(ctx context.Context, db DBTX, simulationID string) (GetEventTotalsRow, error) {
-	row := db.QueryRowContext(ctx, getEventTotals, simulationID)
-	var i GetEventTotalsRow
-	err := row.Scan(&i.TotalEvents, &i.MaxTick, &i.MaxDay)
-	return i, err
-}
-
 const listEventAgents = `-- name: ListEventAgents :many
-SELECT DISTINCT CAST(agent AS VARCHAR) AS agent
-FROM (SELECT unnest(agents) AS agent FROM simulation_events WHERE simulation_id = $1) AS a
-ORDER BY agent
+SELECT agent_id
+FROM simulation_agents
+WHERE simulation_id = $1
+ORDER BY agent_id
 `
 
-// Every agent that takes part in any event of the run, from the normalised
-// agents list (so LSM and RTGS parties count too), sorted.
+// Every agent that takes part in any event of the run (RTGS, LSM and
+// policy parties alike), sorted.
 func (q *Queries) ListEventAgents(ctx context.Context, db DBTX, simulationID string) ([]string, error) {
 	rows, err := db.QueryContext(ctx, listEventAgents, simulationID)
 	if err != nil {
@@ -86,11 +100,11 @@ func (q *Queries) ListEventAgents(ctx context.Context, db DBTX, simulationID str
 	defer rows.Close()
 	var items []string
 	for rows.Next() {
-		var agent string
-		if err := rows.Scan(&agent); err != nil {
+		var agent_id string
+		if err := rows.Scan(&agent_id); err != nil {
 			return nil, err
 		}
-		items = append(items, agent)
+		items = append(items, agent_id)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err

@@ -42,6 +42,11 @@ type Simulation struct {
 	ExperimentIteration sql.NullInt32
 }
 
+type SimulationAgent struct {
+	SimulationID string
+	AgentID      string
+}
+
 type SimulationEvent struct {
 	EventID        string
 	SimulationID   string
@@ -57,4 +62,10 @@ type SimulationEvent struct {
 	Agents         []string
 	TxIds          []string
 	KeyLayout      int32
+}
+
+type SimulationEventType struct {
+	SimulationID string
+	EventType    string
+	EventCount   int64
 }

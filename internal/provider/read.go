@@ -212,14 +212,21 @@ func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (Event
 	if err := s.readBarrier(ctx, simulationID); err != nil {
 		return EventSummary{}, err
 	}
-	var sum EventSummary
-	t, err := s.q.GetEventTotals(ctx, s.db, simulationID)
+	// Every figure comes from what the writer keeps beside the events (the
+	// run's progress columns, simulation_event_types, simulation_agents),
+	// committed with them, so the cost does not grow with the run.
+	sum := EventSummary{ByType: []TypeCount{}, Agents: []string{}}
+	w, err := s.q.GetWriteState(ctx, s.db, simulationID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sum, nil
+	}
 	if err != nil {
 		return sum, fmt.Errorf("event summary of %q: %w", simulationID, err)
 	}
-	sum.TotalEvents = t.TotalEvents
-	if t.TotalEvents > 0 {
-		sum.MaxTick, sum.MaxDay = &t.MaxTick, &t.MaxDay
+	sum.TotalEvents = w.EventCount
+	if w.LastTick.Valid {
+		maxTick, maxDay := w.LastTick.Int64, w.LastTick.Int64/w.TicksPerDay
+		sum.MaxTick, sum.MaxDay = &maxTick, &maxDay
 	}
 	counts, err := s.q.CountEventsByType(ctx, s.db, simulationID)
 	if err != nil {
