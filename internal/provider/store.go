@@ -113,6 +113,13 @@ func (s *Store) Flush(ctx context.Context) error {
 	for _, st := range s.snapshot() {
 		st.mu.Lock()
 		err := s.flushLocked(ctx, st)
+		if err != nil {
+			// The failed ticks are dropped; the simulation's writer may
+			// be another goroutine (Flush runs for ListSimulations and
+			// RecoverInterrupted too), so keep the error for its next
+			// call, as readBarrier does.
+			st.err = err
+		}
 		st.mu.Unlock()
 		if err != nil && first == nil {
 			first = err
