@@ -52,31 +52,3 @@ func (q *Queries) GetRegistersAsOf(ctx context.Context, db DBTX, arg GetRegister
 	}
 	return items, nil
 }
-
-const upsertRegister = `-- name: UpsertRegister :exec
-INSERT INTO agent_state_registers (simulation_id, tick, agent_id, register_key, register_value)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (simulation_id, tick, agent_id, register_key)
-DO UPDATE SET register_value = excluded.register_value
-`
-
-type UpsertRegisterParams struct {
-	SimulationID  string
-	Tick          int64
-	AgentID       string
-	RegisterKey   string
-	RegisterValue float64
-}
-
-// Stores one register value. A second set of the same key in the same tick
-// replaces the first: the engine's last write in a tick wins.
-func (q *Queries) UpsertRegister(ctx context.Context, db DBTX, arg UpsertRegisterParams) error {
-	_, err := db.ExecContext(ctx, upsertRegister,
-		arg.SimulationID,
-		arg.Tick,
-		arg.AgentID,
-		arg.RegisterKey,
-		arg.RegisterValue,
-	)
-	return err
-}

@@ -6,16 +6,21 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
-// This file is the one place that writes rows without sqlc: DuckDB's
-// Appender loads events in bulk, where sqlc's one INSERT per row manages
-// about 2,000 rows/s. eventColumns must list simulation_events' columns in
-// table order; TestEventColumnsMatchSchema fails when a migration and this
-// list drift apart.
+// This file is the one place that writes rows without sqlc, because both
+// writes here are bulk writes sqlc cannot express:
+//   - events go through DuckDB's Appender, where sqlc's one INSERT per row
+//     manages about 2,000 rows/s. eventColumns must list simulation_events'
+//     columns in table order; TestEventColumnsMatchSchema fails when a
+//     migration and this list drift apart.
+//   - register values go in as multi-row upserts: one ON CONFLICT statement
+//     costs DuckDB about 1.3 ms whatever its size, so a statement per row
+//     (sqlc's shape) made a tick with 200 register sets take 250 ms.
 
 // eventColumns are simulation_events' columns in the order appendEvents
 // supplies them.
@@ -62,4 +67,43 @@ func appendEvents(ctx context.Context, conn *sql.Conn, simulationID string, rows
 		}
 		return nil
 	})
+}
+
+// registerRow is one row of agent_state_registers.
+type registerRow struct {
+	SimulationID  string
+	Tick          int64
+	AgentID       string
+	RegisterKey   string
+	RegisterValue float64
+}
+
+// registersPerStatement bounds one upsert's parameters (5 per row).
+const registersPerStatement = 200
+
+// upsertRegisters stores register values inside tx, the last value of a key
+// in a tick replacing any earlier one. rows must hold each (simulation,
+// tick, agent, key) once (lastRegisterWrites makes them so): DuckDB rejects
+// a statement that conflicts with itself.
+func upsertRegisters(ctx context.Context, tx *sql.Tx, rows []registerRow) error {
+	for len(rows) > 0 {
+		n := min(len(rows), registersPerStatement)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO agent_state_registers (simulation_id, tick, agent_id, register_key, register_value) VALUES `)
+		args := make([]any, 0, 5*n)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			p := len(args)
+			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d)", p+1, p+2, p+3, p+4, p+5)
+			args = append(args, r.SimulationID, r.Tick, r.AgentID, r.RegisterKey, r.RegisterValue)
+		}
+		q.WriteString(` ON CONFLICT (simulation_id, tick, agent_id, register_key) DO UPDATE SET register_value = excluded.register_value`)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("store %d register values from tick %d: %w", n, rows[0].Tick, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
 }

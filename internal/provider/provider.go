@@ -138,12 +138,15 @@ type Durability int
 
 const (
 	// Buffered (the default) keeps whole ticks in memory and commits them in
-	// groups: when a simulation has FlushEvents events pending, FlushInterval
-	// after the first of them, before any read of the simulation through the
-	// Store, and on Complete, Failed, Flush and Close. A crash loses at most
-	// the pending ticks, never part of a tick; the stored run ends at its
-	// last committed tick (Simulation.LastTick), where ingest --resume picks
-	// it up.
+	// groups: when a simulation has FlushEvents events pending (that group
+	// then commits in the background while the next one fills),
+	// FlushInterval after the first of them, before any read of the
+	// simulation through the Store, and on Complete, Failed, Flush and
+	// Close. A crash loses only whole ticks from the end: at most the
+	// pending ticks plus the one group in flight, i.e. fewer than
+	// 2×FlushEvents events plus the largest tick (RELIABILITY.md). The
+	// stored run ends at its last committed tick (Simulation.LastTick),
+	// where ingest --resume picks it up.
 	Buffered Durability = iota
 	// Durable commits every PersistTickEvents call before it returns: a
 	// crash loses nothing that was acknowledged. About one commit (~3 ms on

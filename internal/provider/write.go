@@ -347,10 +347,8 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 			return fmt.Errorf("record agent %s: %w", a, err)
 		}
 	}
-	for _, r := range lastRegisterWrites(id, b.events) {
-		if err := s.q.UpsertRegister(ctx, tx, r); err != nil {
-			return fmt.Errorf("register %s/%s at tick %d: %w", r.AgentID, r.RegisterKey, r.Tick, err)
-		}
+	if err := upsertRegisters(ctx, tx, lastRegisterWrites(id, b.events)); err != nil {
+		return err
 	}
 	return s.q.RecordProgress(ctx, tx, dbgen.RecordProgressParams{
 		SimulationID: id,
@@ -361,12 +359,12 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 
 // lastRegisterWrites returns one row per (tick, agent, key), holding the
 // last value set, in order of first appearance.
-func lastRegisterWrites(id string, pending []pendingEvent) []dbgen.UpsertRegisterParams {
+func lastRegisterWrites(id string, pending []pendingEvent) []registerRow {
 	type key struct {
 		tick       int64
 		agent, reg string
 	}
-	var out []dbgen.UpsertRegisterParams
+	var out []registerRow
 	var index map[key]int
 	for i := range pending {
 		r := pending[i].ev.Register
@@ -382,7 +380,7 @@ func lastRegisterWrites(id string, pending []pendingEvent) []dbgen.UpsertRegiste
 			continue
 		}
 		index[k] = len(out)
-		out = append(out, dbgen.UpsertRegisterParams{
+		out = append(out, registerRow{
 			SimulationID: id, Tick: pending[i].tick, AgentID: r.AgentID, RegisterKey: r.Key, RegisterValue: r.Value,
 		})
 	}
