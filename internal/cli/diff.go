@@ -38,7 +38,7 @@ func (e *env) diff(a, b, dbB string) (err error) {
 	defer closeStore(storeA, &err)
 	storeB := storeA
 	if dbB != "" && dbB != e.dbPath {
-		if storeB, err = openReadAt(e.ctx, dbB); err != nil {
+		if storeB, err = e.openReadAt(dbB); err != nil {
 			return err
 		}
 		defer closeStore(storeB, &err)

@@ -45,6 +45,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	dbPath string
+	// memoryLimit caps DuckDB's memory for every command (--memory-limit).
+	memoryLimit string
 	// now is the wall clock written into rows (nil: time.Now); tests fix it
 	// so golden outputs are stable.
 	now func() time.Time
@@ -120,6 +122,7 @@ the file.`,
 		def = defaultDBFile
 	}
 	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file (default $SIMDB_DB, else simdb.duckdb)")
+	root.PersistentFlags().StringVar(&e.memoryLimit, "memory-limit", "256MB", `DuckDB's memory limit ("" for DuckDB's default, 80% of RAM)`)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentPreRun = func(*cobra.Command, []string) { e.running = true }
 	root.AddCommand(
@@ -142,22 +145,25 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 // openRead opens the database read-only, without migrating. A missing file
 // is reported as such rather than as DuckDB's read-only message.
 func (e *env) openRead() (*simdb.Store, error) {
-	return openReadAt(e.ctx, e.dbPath)
+	return e.openReadAt(e.dbPath)
 }
 
-func openReadAt(ctx context.Context, path string) (*simdb.Store, error) {
+func (e *env) openReadAt(path string) (*simdb.Store, error) {
 	if path != ":memory:" {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist", path)
 		}
 	}
-	return simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
+	return simdb.Open(e.ctx, path, simdb.Options{ReadOnly: true, MemoryLimit: e.memoryLimit})
 }
 
 // openWrite opens the database for writing, migrating it if needed.
 func (e *env) openWrite(opts simdb.Options) (*simdb.Store, error) {
 	if opts.Now == nil {
 		opts.Now = e.now
+	}
+	if opts.MemoryLimit == "" {
+		opts.MemoryLimit = e.memoryLimit
 	}
 	return simdb.Open(e.ctx, e.dbPath, opts)
 }

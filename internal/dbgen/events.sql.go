@@ -9,43 +9,6 @@ import (
 	"context"
 )
 
-const addEventTypeCount = `-- name: AddEventTypeCount :exec
-INSERT INTO simulation_event_types (simulation_id, event_type, event_count)
-VALUES ($1, $2, $3)
-ON CONFLICT (simulation_id, event_type)
-DO UPDATE SET event_count = simulation_event_types.event_count + excluded.event_count
-`
-
-type AddEventTypeCountParams struct {
-	SimulationID string
-	EventType    string
-	EventCount   int64
-}
-
-// Adds a batch's events of one type to the run's count, in the batch's
-// transaction.
-func (q *Queries) AddEventTypeCount(ctx context.Context, db DBTX, arg AddEventTypeCountParams) error {
-	_, err := db.ExecContext(ctx, addEventTypeCount, arg.SimulationID, arg.EventType, arg.EventCount)
-	return err
-}
-
-const addSimulationAgent = `-- name: AddSimulationAgent :exec
-INSERT INTO simulation_agents (simulation_id, agent_id)
-VALUES ($1, $2)
-ON CONFLICT DO NOTHING
-`
-
-type AddSimulationAgentParams struct {
-	SimulationID string
-	AgentID      string
-}
-
-// Records that an agent takes part in the run (idempotent).
-func (q *Queries) AddSimulationAgent(ctx context.Context, db DBTX, arg AddSimulationAgentParams) error {
-	_, err := db.ExecContext(ctx, addSimulationAgent, arg.SimulationID, arg.AgentID)
-	return err
-}
-
 const countEventsByType = `-- name: CountEventsByType :many
 SELECT event_type, event_count
 FROM simulation_event_types
@@ -105,49 +68,6 @@ func (q *Queries) ListEventAgents(ctx context.Context, db DBTX, simulationID str
 			return nil, err
 		}
 		items = append(items, agent_id)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listRegisters = `-- name: ListRegisters :many
-SELECT tick, agent_id, register_key, register_value
-FROM agent_state_registers
-WHERE simulation_id = $1
-ORDER BY tick, agent_id, register_key
-`
-
-type ListRegistersRow struct {
-	Tick          int64
-	AgentID       string
-	RegisterKey   string
-	RegisterValue float64
-}
-
-// Register rows of a run in write order, for consistency checks and export.
-func (q *Queries) ListRegisters(ctx context.Context, db DBTX, simulationID string) ([]ListRegistersRow, error) {
-	rows, err := db.QueryContext(ctx, listRegisters, simulationID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListRegistersRow
-	for rows.Next() {
-		var i ListRegistersRow
-		if err := rows.Scan(
-			&i.Tick,
-			&i.AgentID,
-			&i.RegisterKey,
-			&i.RegisterValue,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err

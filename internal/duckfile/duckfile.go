@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,6 +48,10 @@ type Options struct {
 	// Threads caps DuckDB's worker threads (0 = DuckDB's default, one per
 	// core).
 	Threads int
+	// MemoryLimit caps DuckDB's buffer manager, e.g. "256MB" ("" = DuckDB's
+	// default, 80% of RAM). DuckDB keeps written blocks cached up to the
+	// limit, so a long ingest grows to it; below it DuckDB evicts or spills.
+	MemoryLimit string
 }
 
 // Open opens the DuckDB database at path (":memory:" or "" for an in-memory
@@ -63,6 +68,9 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	}
 	if opts.Threads > 0 {
 		params = append(params, "threads="+strconv.Itoa(opts.Threads))
+	}
+	if opts.MemoryLimit != "" {
+		params = append(params, "memory_limit="+url.QueryEscape(opts.MemoryLimit))
 	}
 	if len(params) > 0 {
 		dsn += "?" + strings.Join(params, "&")

@@ -180,6 +180,10 @@ type Options struct {
 	FlushInterval time.Duration
 	// Threads caps DuckDB's worker threads (0: one per core).
 	Threads int
+	// MemoryLimit caps DuckDB's buffer manager ("256MB"; "" is DuckDB's
+	// default of 80% of RAM, which a long ingest grows into because DuckDB
+	// keeps the blocks it wrote cached).
+	MemoryLimit string
 	// Now is the wall clock for timestamps (default time.Now); tests fix it.
 	Now func() time.Time
 }

@@ -55,7 +55,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	sqldb, err := duckfile.Open(ctx, path, duckfile.Options{ReadOnly: opts.ReadOnly, Threads: opts.Threads})
+	sqldb, err := duckfile.Open(ctx, path, duckfile.Options{ReadOnly: opts.ReadOnly, Threads: opts.Threads, MemoryLimit: opts.MemoryLimit})
 	if err != nil {
 		return nil, err
 	}

@@ -337,15 +337,8 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 		}
 		counts[t]++
 	}
-	for _, t := range types {
-		if err := s.q.AddEventTypeCount(ctx, tx, dbgen.AddEventTypeCountParams{SimulationID: id, EventType: t, EventCount: counts[t]}); err != nil {
-			return fmt.Errorf("count %s events: %w", t, err)
-		}
-	}
-	for _, a := range b.newAgents {
-		if err := s.q.AddSimulationAgent(ctx, tx, dbgen.AddSimulationAgentParams{SimulationID: id, AgentID: a}); err != nil {
-			return fmt.Errorf("record agent %s: %w", a, err)
-		}
+	if err := addSummaryCounts(ctx, tx, id, types, counts, b.newAgents); err != nil {
+		return err
 	}
 	if err := upsertRegisters(ctx, tx, lastRegisterWrites(id, b.events)); err != nil {
 		return err
