@@ -136,3 +136,31 @@ func TestOpenInMemory(t *testing.T) {
 		}
 	}
 }
+
+// After Close every call fails with ErrClosed instead of touching a closed
+// database; Close itself is idempotent.
+func TestClosedStore(t *testing.T) {
+	ctx := context.Background()
+	store, err := simdb.Open(ctx, filepath.Join(t.TempDir(), "closed.duckdb"), simdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PersistSimulationStart(ctx, "c", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := store.PersistTickEvents(ctx, "c", 0, raws(arrival(0, "t"))); !errors.Is(err, simdb.ErrClosed) {
+		t.Errorf("PersistTickEvents after Close: %v", err)
+	}
+	if err := store.PersistSimulationStart(ctx, "d", json.RawMessage(testConfig), simdb.StartOptions{}); !errors.Is(err, simdb.ErrClosed) {
+		t.Errorf("PersistSimulationStart after Close: %v", err)
+	}
+	if err := store.PersistSimulationComplete(ctx, "c", simdb.Metrics{}); !errors.Is(err, simdb.ErrClosed) {
+		t.Errorf("PersistSimulationComplete after Close: %v", err)
+	}
+}

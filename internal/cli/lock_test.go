@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -111,6 +112,15 @@ func TestLockedDatabase(t *testing.T) {
 	}
 	// The locked file as diff's second database.
 	wantFailure(t, cli(t, "--db", other, "diff", "lk", "lk", "--db-b", db), db, holder)
+	// The library's contract behind those messages: ErrLocked, with the
+	// file and the holder's pid, whatever the open mode.
+	for _, opts := range []simdb.Options{{}, {ReadOnly: true}} {
+		_, err := simdb.Open(context.Background(), db, opts)
+		var le *simdb.LockedError
+		if !errors.Is(err, simdb.ErrLocked) || !errors.As(err, &le) || le.PID != pid || le.Path != db {
+			t.Errorf("open %+v of a held file: err = %v (want ErrLocked naming %s and pid %d)", opts, err, db, pid)
+		}
+	}
 
 	release()
 	r := mustCLI(t, "--db", db, "events", "lk", "--limit", "1", "--format", "jsonl")
