@@ -1,88 +1,19 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
 )
 
-const holdLockEnv = "SIMDB_TEST_HOLD_LOCK"
-
-// TestHelperHoldLock is not a test: re-executed by holdLock with
-// $SIMDB_TEST_HOLD_LOCK set, it opens that database for writing, says
-// "ready" and holds the file until its stdin is closed.
-func TestHelperHoldLock(t *testing.T) {
-	path := os.Getenv(holdLockEnv)
-	if path == "" {
-		t.Skip("helper process of the locking tests")
-	}
-	store, err := simdb.Open(context.Background(), path, simdb.Options{})
-	if err != nil {
-		fmt.Printf("error: %v\n", err)
-		os.Exit(3)
-	}
-	fmt.Println("ready")
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	if err := store.Close(); err != nil {
-		fmt.Printf("error: %v\n", err)
-		os.Exit(3)
-	}
-	os.Exit(0)
-}
-
-// holdLock starts a process that holds path open for writing and returns
-// its PID and a function that makes it close the file and exit.
-func holdLock(t *testing.T, path string) (pid int, release func()) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldLock$", "-test.count=1")
-	cmd.Env = append(os.Environ(), holdLockEnv+"="+path)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			stdin.Close()
-			_, _ = io.Copy(io.Discard, stdout)
-			if err := cmd.Wait(); err != nil {
-				t.Errorf("lock holder: %v\n%s", err, stderr.String())
-			}
-		})
-	}
-	t.Cleanup(release)
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		switch line := sc.Text(); {
-		case line == "ready":
-			return cmd.Process.Pid, release
-		case strings.HasPrefix(line, "error: "):
-			t.Fatalf("lock holder: %s", line)
-		}
-	}
-	t.Fatalf("lock holder exited before it was ready: %v\n%s", sc.Err(), stderr.String())
-	return 0, nil
-}
+// TestHelperHoldLock is the lock-holding helper process (see
+// testutil.HoldLock), not a test.
+func TestHelperHoldLock(t *testing.T) { testutil.ServeLockHolder(t) }
 
 func TestLockedDatabase(t *testing.T) {
 	dir := t.TempDir()
@@ -92,7 +23,7 @@ func TestLockedDatabase(t *testing.T) {
 	other := filepath.Join(dir, "other.duckdb")
 	mustCLI(t, "--db", other, "ingest", "--config", config, stream)
 
-	pid, release := holdLock(t, db)
+	pid, release := testutil.HoldLock(t, db)
 	holder := fmt.Sprintf("process %d", pid)
 	for _, args := range [][]string{
 		{"events", "lk"},
