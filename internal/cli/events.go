@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -123,7 +124,7 @@ func (e *env) events(sim string, filter simdb.EventFilter, all bool, format stri
 	if !all {
 		page, err := store.GetSimulationEvents(e.ctx, sim, filter)
 		if err != nil {
-			return err
+			return asUsage(err)
 		}
 		if format == "json" {
 			return writeJSON(e.stdout, page)
@@ -149,7 +150,7 @@ func (e *env) events(sim string, filter simdb.EventFilter, all bool, format stri
 	}
 	for ev, err := range store.StreamEvents(e.ctx, sim, filter) {
 		if err != nil {
-			return err
+			return asUsage(err)
 		}
 		if format == "json" {
 			if n > 0 {
@@ -291,4 +292,13 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n-1]) + "…"
+}
+
+// asUsage reports a filter the provider refuses as a usage error (exit 2):
+// the flags were wrong, not the database.
+func asUsage(err error) error {
+	if errors.Is(err, simdb.ErrInvalidFilter) {
+		return usageError{err}
+	}
+	return err
 }

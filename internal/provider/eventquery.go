@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/simcash/simdb/internal/event"
 )
@@ -138,6 +139,13 @@ func (f EventFilter) normalize() (EventFilter, error) {
 	case SortTickAsc, SortTickDesc:
 	default:
 		return f, fmt.Errorf("%w: unknown sort %q (want %s or %s)", ErrInvalidFilter, f.Sort, SortTickAsc, SortTickDesc)
+	}
+	// A string that is not UTF-8 can match nothing stored (every stored
+	// string was validated) and DuckDB refuses to bind it: say so here.
+	for _, v := range append([]string{f.AgentID, f.TxID}, f.EventTypes...) {
+		if !utf8.ValidString(v) {
+			return f, fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalidFilter, v)
+		}
 	}
 	if f.TickMin != nil && f.TickMax != nil && *f.TickMin > *f.TickMax {
 		return f, fmt.Errorf("%w: tick_min %d is greater than tick_max %d", ErrInvalidFilter, *f.TickMin, *f.TickMax)
