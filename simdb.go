@@ -19,6 +19,7 @@ package simdb
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/migrate"
@@ -123,3 +124,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // Int64 returns a pointer to v, for EventFilter's optional fields.
 func Int64(v int64) *int64 { return &v }
+
+// ConfigHash returns the config_hash PersistSimulationStart stores for
+// config: the SHA-256 of the config re-encoded canonically (keys sorted, no
+// whitespace, numbers as written). ErrInvalidConfig when config is not one
+// JSON object.
+func ConfigHash(config json.RawMessage) (string, error) { return provider.ConfigHash(config) }

@@ -48,7 +48,9 @@ the stream (see README, "Metrics computed from a stream").
 
 On a bad line ingest stops, reports FILE:LINE and what is wrong, keeps every
 tick before that line's tick, marks the run failed with that reason, and exits
-1. --resume continues a run that is still running after its last stored tick.`,
+1. --resume continues a run that is still running after its last stored tick;
+--config, --ticks-per-day and --experiment-run, if given, must match the
+stored run (a different config is refused, not appended to).`,
 		Args: exactArgs(1, "one input FILE (or - for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error { return e.ingest(f, args[0]) },
 	}
@@ -110,7 +112,11 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	}
 	defer closeStore(store, &err)
 
-	if !f.resume {
+	if f.resume {
+		if err := checkResume(e, store, f, config); err != nil {
+			return err
+		}
+	} else {
 		opts := simdb.StartOptions{ConfigFile: f.config, TicksPerDay: f.ticksPerDay}
 		if f.configName != "" {
 			opts.ConfigFile = f.configName
@@ -159,6 +165,37 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 		msg += fmt.Sprintf("; skipped %d events already stored", res.Skipped)
 	}
 	fmt.Fprintln(e.stdout, msg)
+	return nil
+}
+
+// checkResume refuses a resume whose flags describe another run than the
+// stored one: the stream would be appended to the wrong simulation.
+func checkResume(e *env, store *simdb.Store, f ingestFlags, config json.RawMessage) error {
+	sum, err := requireSimulation(e.ctx, store, f.sim)
+	if err != nil {
+		return err
+	}
+	if f.config != "" {
+		hash, err := simdb.ConfigHash(config)
+		if err != nil {
+			return err
+		}
+		if hash != sum.ConfigHash {
+			return fmt.Errorf("--config %s is not the config of %q (config_hash %.12s, stored %.12s)", f.config, f.sim, hash, sum.ConfigHash)
+		}
+	}
+	if f.ticksPerDay != 0 && f.ticksPerDay != sum.TicksPerDay {
+		return fmt.Errorf("--ticks-per-day %d, but %q has %d", f.ticksPerDay, f.sim, sum.TicksPerDay)
+	}
+	if f.experimentRun != "" {
+		stored := ""
+		if sum.ExperimentRunID != nil {
+			stored = *sum.ExperimentRunID
+		}
+		if stored != f.experimentRun || (sum.ExperimentIteration != nil && *sum.ExperimentIteration != f.iteration) {
+			return fmt.Errorf("--experiment-run %s --iteration %d do not match %q", f.experimentRun, f.iteration, f.sim)
+		}
+	}
 	return nil
 }
 

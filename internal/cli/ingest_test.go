@@ -928,3 +928,37 @@ func compressedPrefix(t *testing.T, gz []byte, n int) int {
 	}
 	return len(gz)
 }
+
+// A resume whose flags describe another run is refused before anything is
+// appended: a different config, ticks per day or experiment.
+func TestIngestResumeChecksTheRun(t *testing.T) {
+	dir := t.TempDir()
+	stream, config := genStream(t, dir, "rc", genSpec{agents: 4, days: 1, ticksPerDay: 10, eventsPerTick: 10, seed: 5})
+	_, otherConfig := genStream(t, dir, "rc-other", genSpec{agents: 5, days: 1, ticksPerDay: 10, eventsPerTick: 10, seed: 6})
+	src := readStream(t, stream)
+	db := filepath.Join(dir, "db.duckdb")
+	cut := len(src) / 2
+	for src[cut-1].tick == src[cut].tick {
+		cut++
+	}
+	interruptRun(t, db, "run", config, src, cut)
+	before := allEvents(t, db, "run")
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--config", otherConfig}, "is not the config of"},
+		{[]string{"--ticks-per-day", "7"}, "--ticks-per-day 7"},
+		{[]string{"--experiment-run", "exp", "--iteration", "2"}, "--experiment-run exp"},
+	} {
+		args := append([]string{"--db", db, "ingest", "--resume", "--sim", "run"}, c.flags...)
+		wantFailure(t, cli(t, append(args, stream)...), c.want)
+		if got := allEvents(t, db, "run"); len(got) != len(before) {
+			t.Fatalf("%v: %d events after a refused resume, want %d", c.flags, len(got), len(before))
+		}
+	}
+	mustCLI(t, "--db", db, "ingest", "--resume", "--sim", "run", "--config", config, stream)
+	if got := allEvents(t, db, "run"); len(got) != len(src) {
+		t.Fatalf("%d events after the matching resume, want %d", len(got), len(src))
+	}
+}

@@ -33,34 +33,55 @@ type runConfig struct {
 // keys sorted, no whitespace, numbers exactly as written, strings escaped
 // by encoding/json without HTML escaping.
 func parseConfig(raw json.RawMessage, ticksPerDay int64) (runConfig, error) {
+	cfg, hash, err := decodeConfig(raw)
+	if err != nil {
+		return runConfig{}, err
+	}
+	rc := runConfig{hash: hash}
+	return rc.derive(cfg, ticksPerDay)
+}
+
+// ConfigHash returns the config_hash PersistSimulationStart would store for
+// config (see parseConfig), or ErrInvalidConfig when config is not one JSON
+// object. Callers use it to check a config against a stored run.
+func ConfigHash(config json.RawMessage) (string, error) {
+	_, hash, err := decodeConfig(config)
+	return hash, err
+}
+
+// decodeConfig parses a config object and returns it with its hash.
+func decodeConfig(raw json.RawMessage) (map[string]any, string, error) {
 	// encoding/json turns invalid UTF-8 into U+FFFD, but config_json keeps
 	// raw as given and DuckDB refuses invalid UTF-8 in a VARCHAR.
 	if at := invalidUTF8At(raw); at >= 0 {
-		return runConfig{}, fmt.Errorf("%w: not valid UTF-8 at byte %d", ErrInvalidConfig, at)
+		return nil, "", fmt.Errorf("%w: not valid UTF-8 at byte %d", ErrInvalidConfig, at)
 	}
 	var cfg map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&cfg); err != nil {
-		return runConfig{}, fmt.Errorf("%w: not a JSON object: %v", ErrInvalidConfig, err)
+		return nil, "", fmt.Errorf("%w: not a JSON object: %v", ErrInvalidConfig, err)
 	}
 	if cfg == nil {
-		return runConfig{}, fmt.Errorf("%w: not a JSON object", ErrInvalidConfig)
+		return nil, "", fmt.Errorf("%w: not a JSON object", ErrInvalidConfig)
 	}
 	// dec.More() misses a stray '}' or ']' after the object; config_json
 	// stores raw as given, so it must be exactly one JSON value.
 	if end := dec.InputOffset(); len(bytes.TrimLeft(raw[end:], " \t\r\n")) > 0 {
-		return runConfig{}, fmt.Errorf("%w: trailing data after the JSON object at byte %d", ErrInvalidConfig, end)
+		return nil, "", fmt.Errorf("%w: trailing data after the JSON object at byte %d", ErrInvalidConfig, end)
 	}
-	var rc runConfig
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(cfg); err != nil {
-		return runConfig{}, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+		return nil, "", fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
 	sum := sha256.Sum256(bytes.TrimRight(buf.Bytes(), "\n"))
-	rc.hash = hex.EncodeToString(sum[:])
+	return cfg, hex.EncodeToString(sum[:]), nil
+}
+
+// derive fills the scalar columns from a decoded config.
+func (rc runConfig) derive(cfg map[string]any, ticksPerDay int64) (runConfig, error) {
 
 	sim, _ := cfg["simulation"].(map[string]any)
 	lookup := func(keys ...string) (any, string) {
