@@ -42,12 +42,6 @@ var moneyFields = map[string]map[string]moneyRule{
 	"LiquidityAllocation":       {"amount": moneyScalar, "balance_after": moneyScalar},
 }
 
-// IsMoneyField reports whether member key of eventType holds money.
-func IsMoneyField(eventType, key string) bool {
-	_, ok := moneyFields[eventType][key]
-	return ok
-}
-
 func checkMoney(line []byte, m *member, rule moneyRule) error {
 	raw := line[m.valStart:m.valEnd]
 	switch rule {

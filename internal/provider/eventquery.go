@@ -369,7 +369,8 @@ func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilte
 	return lo, hi, err
 }
 
-var errStop = fmt.Errorf("stop")
+// errStop ends a query early when the consumer stops iterating.
+var errStop = errors.New("stop")
 
 // queryEvents runs an eventSelect query and calls fn for each row.
 func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, fn func(StoredEvent) error) error {
