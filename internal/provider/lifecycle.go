@@ -156,13 +156,11 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 		return fmt.Errorf("%s simulation: %w", verb, err)
 	}
 	defer st.mu.Unlock()
-	s.reap(st, true)
-	if st.err != nil && verb == "complete" {
-		err := st.err
-		st.err = nil
+	// A failed group means ticks are missing: completing would record a
+	// run that never happened. Failing it is what the caller wants anyway.
+	if err := s.settle(st, true); err != nil && verb == "complete" {
 		return fmt.Errorf("complete simulation %q: %w", id, err)
 	}
-	st.err = nil
 	if st.status != "running" {
 		return fmt.Errorf("%s simulation %q (status %s): %w", verb, id, st.status, ErrSimulationNotRunning)
 	}

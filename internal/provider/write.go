@@ -178,10 +178,7 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 		return 0, err
 	}
 	defer st.mu.Unlock()
-	s.reap(st, false)
-	if st.err != nil {
-		err := st.err
-		st.err = nil
+	if err := s.settle(st, false); err != nil {
 		return 0, err
 	}
 	if st.status != "running" {
@@ -266,13 +263,20 @@ func (s *Store) reap(st *simState, wait bool) {
 	st.durableSeq, st.durableTick = job.b.nextSeq, job.b.lastTick
 }
 
+// settle collects the background commit (waiting for it when wait is set)
+// and returns, once, the failure the simulation's next call must report.
+// The caller holds st.mu.
+func (s *Store) settle(st *simState, wait bool) error {
+	s.reap(st, wait)
+	err := st.err
+	st.err = nil
+	return err
+}
+
 // flushAsync starts committing st's pending ticks in the background, after
 // waiting for the previous group. The caller holds st.mu.
 func (s *Store) flushAsync(st *simState) error {
-	s.reap(st, true)
-	if st.err != nil {
-		err := st.err
-		st.err = nil
+	if err := s.settle(st, true); err != nil {
 		return err
 	}
 	if len(st.pending) == 0 {
@@ -296,10 +300,7 @@ func (s *Store) flushAsync(st *simState) error {
 // uncommitted ticks are dropped and st returns to its last committed state,
 // so the stored run never holds part of a tick. The caller holds st.mu.
 func (s *Store) flushLocked(ctx context.Context, st *simState) error {
-	s.reap(st, true)
-	if st.err != nil {
-		err := st.err
-		st.err = nil
+	if err := s.settle(st, true); err != nil {
 		return err
 	}
 	if len(st.pending) == 0 {
