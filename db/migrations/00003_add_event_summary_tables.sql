@@ -12,10 +12,12 @@ CREATE TABLE simulation_event_types (
 );
 
 -- Every agent that takes part in at least one event of the run, under any
--- of the engine's names for a party (the union of simulation_events.agents).
+-- of the engine's names for a party (the union of simulation_events.agents),
+-- and in how many events: the total of an agent-filtered page.
 CREATE TABLE simulation_agents (
     simulation_id VARCHAR NOT NULL,
     agent_id      VARCHAR NOT NULL,
+    event_count   BIGINT NOT NULL,
     PRIMARY KEY (simulation_id, agent_id)
 );
 
@@ -24,9 +26,10 @@ SELECT simulation_id, event_type, count(*)
 FROM simulation_events
 GROUP BY simulation_id, event_type;
 
-INSERT INTO simulation_agents (simulation_id, agent_id)
-SELECT DISTINCT simulation_id, CAST(agent AS VARCHAR)
-FROM (SELECT simulation_id, unnest(agents) AS agent FROM simulation_events) AS a;
+INSERT INTO simulation_agents (simulation_id, agent_id, event_count)
+SELECT simulation_id, CAST(agent AS VARCHAR), count(*)
+FROM (SELECT simulation_id, unnest(agents) AS agent FROM simulation_events) AS a
+GROUP BY simulation_id, agent;
 
 -- +goose Down
 DROP TABLE simulation_agents;

@@ -45,6 +45,7 @@ type Simulation struct {
 type SimulationAgent struct {
 	SimulationID string
 	AgentID      string
+	EventCount   int64
 }
 
 type SimulationEvent struct {

@@ -244,19 +244,21 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	if err := s.readBarrier(ctx, simulationID); err != nil {
 		return EventPage{}, err
 	}
-	where, args := f.where(simulationID)
 	page := EventPage{Limit: f.Limit, Offset: f.Offset, Filter: f, Events: []StoredEvent{}}
-	countFilter := f
-	countFilter.After = nil
-	cwhere, cargs := countFilter.where(simulationID)
-	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM simulation_events WHERE "+cwhere, cargs...).Scan(&page.Total); err != nil {
+	if page.Total, err = s.countEvents(ctx, simulationID, f); err != nil {
 		return EventPage{}, fmt.Errorf("count events of %q: %w", simulationID, err)
 	}
-	q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
-	err = s.queryEvents(ctx, simulationID, q, args, func(ev StoredEvent) error {
+	collect := func(ev StoredEvent) error {
 		page.Events = append(page.Events, ev)
 		return nil
-	})
+	}
+	if f.Offset == 0 {
+		err = s.pageByWindows(ctx, simulationID, f, collect)
+	} else {
+		where, args := f.where(simulationID)
+		q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
+		err = s.queryEvents(ctx, simulationID, q, args, collect)
+	}
 	if err != nil {
 		return EventPage{}, fmt.Errorf("read events of %q: %w", simulationID, err)
 	}
@@ -266,6 +268,89 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	}
 	return page, nil
 }
+
+// countEvents returns how many events match f (its cursor aside). The
+// summary tables the writer keeps answer the common cases — no filter, an
+// agent alone, event types alone — without touching the events; anything
+// else is counted.
+func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFilter) (int64, error) {
+	narrowed := f.Tick != nil || f.TickMin != nil || f.TickMax != nil || f.Day != nil || f.TxID != ""
+	var q string
+	args := []any{simulationID}
+	switch {
+	case !narrowed && f.AgentID == "" && len(f.EventTypes) == 0:
+		q = `SELECT coalesce(max(event_count), 0) FROM simulations WHERE simulation_id = $1`
+	case !narrowed && len(f.EventTypes) == 0:
+		q = `SELECT coalesce(max(event_count), 0) FROM simulation_agents WHERE simulation_id = $1 AND agent_id = $2`
+		args = append(args, f.AgentID)
+	case !narrowed && f.AgentID == "":
+		q = `SELECT CAST(coalesce(sum(event_count), 0) AS BIGINT) FROM simulation_event_types
+		     WHERE simulation_id = $1 AND list_contains($2, event_type)`
+		args = append(args, stringList(f.EventTypes))
+	default:
+		f.After = nil
+		var where string
+		where, args = f.where(simulationID)
+		q = "SELECT count(*) FROM simulation_events WHERE " + where
+	}
+	var n int64
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&n)
+	return n, err
+}
+
+// pageByWindows fills a first page (or a cursor's next page) by reading
+// windows of seq in the sort order, each twice the last, until the page is
+// full. A filter that matches often is answered from the first window — a
+// row group or two — instead of a top-N sort over every match in the run.
+func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, fn func(StoredEvent) error) error {
+	lo, hi, err := s.seqBounds(ctx, simulationID, f)
+	if err != nil {
+		return err
+	}
+	desc := f.Sort == SortTickDesc
+	if c := f.After; c != nil {
+		if desc {
+			hi = min(hi, c.Seq)
+		} else {
+			lo = max(lo, c.Seq+1)
+		}
+		f.After = nil
+	}
+	where, args := f.where(simulationID)
+	args = append(args, int64(0), int64(0))
+	q := eventSelect + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
+	if desc {
+		q += " ORDER BY seq DESC LIMIT "
+	} else {
+		q += " ORDER BY seq LIMIT "
+	}
+	need := f.Limit
+	for window := int64(pageWindow); lo < hi && need > 0; window = min(2*window, maxPageWindow) {
+		var from, to int64
+		if desc {
+			from, to = max(lo, hi-window), hi
+			hi = from
+		} else {
+			from, to = lo, min(hi, lo+window)
+			lo = to
+		}
+		args[len(args)-2], args[len(args)-1] = from, to
+		err := s.queryEvents(ctx, simulationID, q+strconv.Itoa(need), args, func(ev StoredEvent) error {
+			need--
+			return fn(ev)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// First and largest seq windows of pageByWindows.
+const (
+	pageWindow    = 1 << 16
+	maxPageWindow = 1 << 22
+)
 
 // streamWindow is how many consecutive seq values StreamEvents reads per
 // query. Within a simulation seq order is (tick, seq) order — ticks only

@@ -129,20 +129,36 @@ func upsertRegisters(ctx context.Context, tx *sql.Tx, rows []registerRow) error 
 		"ON CONFLICT (simulation_id, tick, agent_id, register_key) DO UPDATE SET register_value = excluded.register_value", vals)
 }
 
-// addSummaryCounts adds a batch's events per type and its new agents to
-// the run's summary tables.
-func addSummaryCounts(ctx context.Context, tx *sql.Tx, id string, types []string, counts map[string]int64, newAgents []string) error {
-	vals := make([][]any, len(types))
-	for i, t := range types {
-		vals[i] = []any{id, t, counts[t]}
+// addSummaryCounts adds a batch's events per type and per agent to the
+// run's summary tables.
+func addSummaryCounts(ctx context.Context, tx *sql.Tx, id string, events []pendingEvent) error {
+	var types, agents []string
+	typeCounts, agentCounts := make(map[string]int64), make(map[string]int64)
+	for i := range events {
+		ev := &events[i].ev
+		if typeCounts[ev.Type] == 0 {
+			types = append(types, ev.Type)
+		}
+		typeCounts[ev.Type]++
+		for _, a := range ev.Agents {
+			if agentCounts[a] == 0 {
+				agents = append(agents, a)
+			}
+			agentCounts[a]++
+		}
+	}
+	vals := make([][]any, 0, max(len(types), len(agents)))
+	for _, t := range types {
+		vals = append(vals, []any{id, t, typeCounts[t]})
 	}
 	if err := upsertRows(ctx, tx, "simulation_event_types", []string{"simulation_id", "event_type", "event_count"},
 		"ON CONFLICT (simulation_id, event_type) DO UPDATE SET event_count = simulation_event_types.event_count + excluded.event_count", vals); err != nil {
 		return err
 	}
 	vals = vals[:0]
-	for _, a := range newAgents {
-		vals = append(vals, []any{id, a})
+	for _, a := range agents {
+		vals = append(vals, []any{id, a, agentCounts[a]})
 	}
-	return upsertRows(ctx, tx, "simulation_agents", []string{"simulation_id", "agent_id"}, "ON CONFLICT DO NOTHING", vals)
+	return upsertRows(ctx, tx, "simulation_agents", []string{"simulation_id", "agent_id", "event_count"},
+		"ON CONFLICT (simulation_id, agent_id) DO UPDATE SET event_count = simulation_agents.event_count + excluded.event_count", vals)
 }

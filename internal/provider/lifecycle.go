@@ -181,7 +181,6 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 	if err != nil {
 		// Nothing committed: the pending ticks are gone with the
 		// transaction, so the state must be reloaded from the row.
-		st.knownAgents = nil
 		s.forget(st)
 		return fmt.Errorf("%s simulation %q: %w", verb, id, err)
 	}

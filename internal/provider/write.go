@@ -30,10 +30,6 @@ type simState struct {
 
 	pending      []pendingEvent
 	pendingSince time.Time
-	// knownAgents are agents already recorded in simulation_agents (nil:
-	// not known, so the next batch records all of its own; recording is
-	// idempotent).
-	knownAgents map[string]struct{}
 	// inflight is the group being committed in the background (Buffered
 	// only; at most one per simulation, so groups commit in order).
 	inflight *commitJob
@@ -43,10 +39,9 @@ type simState struct {
 
 // batch is a group of whole ticks and the progress they bring the run to.
 type batch struct {
-	events    []pendingEvent
-	nextSeq   int64    // event_count after the batch
-	lastTick  int64    // last_tick after the batch
-	newAgents []string // agents simulation_agents does not hold yet
+	events   []pendingEvent
+	nextSeq  int64 // event_count after the batch
+	lastTick int64 // last_tick after the batch
 }
 
 // commitJob is a batch committing in the background.
@@ -219,17 +214,6 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 func (st *simState) takeBatch() batch {
 	b := batch{events: st.pending, nextSeq: st.nextSeq, lastTick: st.lastTick}
 	st.pending = nil
-	if st.knownAgents == nil {
-		st.knownAgents = make(map[string]struct{})
-	}
-	for i := range b.events {
-		for _, a := range b.events[i].ev.Agents {
-			if _, ok := st.knownAgents[a]; !ok {
-				st.knownAgents[a] = struct{}{}
-				b.newAgents = append(b.newAgents, a)
-			}
-		}
-	}
 	return b
 }
 
@@ -254,7 +238,6 @@ func (s *Store) reap(st *simState, wait bool) {
 	st.inflight = nil
 	if job.err != nil {
 		st.pending = nil
-		st.knownAgents = nil
 		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
 		st.err = fmt.Errorf("%w: ticks %d..%d of %q were not stored, nor any later tick (stored events end at tick %d): %v",
 			ErrWriteFailed, job.b.events[0].tick, job.b.lastTick, st.id, st.durableTick, job.err)
@@ -311,7 +294,6 @@ func (s *Store) flushLocked(ctx context.Context, st *simState) error {
 		return s.commitBatch(ctx, conn, tx, st.id, b)
 	})
 	if err != nil {
-		st.knownAgents = nil
 		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
 		return fmt.Errorf("%w: ticks %d..%d of %q were not stored (stored events end at tick %d): %v",
 			ErrWriteFailed, b.events[0].tick, b.lastTick, st.id, st.durableTick, err)
@@ -329,16 +311,7 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 	if err := appendEvents(ctx, conn, id, b.events, s.opts.Now()); err != nil {
 		return err
 	}
-	var types []string
-	counts := make(map[string]int64)
-	for i := range b.events {
-		t := b.events[i].ev.Type
-		if counts[t] == 0 {
-			types = append(types, t)
-		}
-		counts[t]++
-	}
-	if err := addSummaryCounts(ctx, tx, id, types, counts, b.newAgents); err != nil {
+	if err := addSummaryCounts(ctx, tx, id, b.events); err != nil {
 		return err
 	}
 	if err := upsertRegisters(ctx, tx, lastRegisterWrites(id, b.events)); err != nil {
