@@ -252,7 +252,7 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 		page.Events = append(page.Events, ev)
 		return nil
 	}
-	if f.Offset == 0 {
+	if f.Offset == 0 && !f.narrowed() {
 		err = s.pageByWindows(ctx, simulationID, f, collect)
 	} else {
 		where, args := f.where(simulationID)
@@ -269,12 +269,20 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	return page, nil
 }
 
+// narrowed reports whether f has a predicate DuckDB answers from a small
+// part of the run: a tick or day range (zone maps) or one transaction
+// (a handful of rows). Such pages are one top-N query; the windows of
+// pageByWindows pay off for the broad filters (an agent, event types).
+func (f EventFilter) narrowed() bool {
+	return f.Tick != nil || f.TickMin != nil || f.TickMax != nil || f.Day != nil || f.TxID != ""
+}
+
 // countEvents returns how many events match f (its cursor aside). The
 // summary tables the writer keeps answer the common cases — no filter, an
 // agent alone, event types alone — without touching the events; anything
 // else is counted.
 func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFilter) (int64, error) {
-	narrowed := f.Tick != nil || f.TickMin != nil || f.TickMax != nil || f.Day != nil || f.TxID != ""
+	narrowed := f.narrowed()
 	var q string
 	args := []any{simulationID}
 	switch {
@@ -298,7 +306,8 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 	return n, err
 }
 
-// pageByWindows fills a first page (or a cursor's next page) by reading
+// pageByWindows fills a first page (or a cursor's next page) of a broad
+// filter by reading
 // windows of seq in the sort order, each twice the last, until the page is
 // full. A filter that matches often is answered from the first window — a
 // row group or two — instead of a top-N sort over every match in the run.
