@@ -135,10 +135,11 @@ func hostileSetup(t *testing.T, d simdb.Durability) *testBundle {
 	return b
 }
 
-// dbState is a fingerprint of the three core tables: row count and the sum
+// dbState is a fingerprint of every table the provider writes (the three
+// core tables and the two summary tables): row count and the sum
 // of a hash of every whole row (all columns), per table.
 type dbState struct {
-	events, sims, regs string
+	events, sims, regs, types, agents string
 }
 
 func snapshot(t *testing.T, b *testBundle) dbState {
@@ -147,6 +148,8 @@ func snapshot(t *testing.T, b *testBundle) dbState {
 		events: tableState(t, b, "simulation_events", ""),
 		sims:   tableState(t, b, "simulations", ""),
 		regs:   tableState(t, b, "agent_state_registers", ""),
+		types:  tableState(t, b, "simulation_event_types", ""),
+		agents: tableState(t, b, "simulation_agents", ""),
 	}
 }
 

@@ -9,14 +9,12 @@ package simdb_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -718,16 +716,7 @@ func TestQueryRealStreamParticipants(t *testing.T) {
 
 	b := setup(t, simdb.Options{})
 	startWith(t, b, "medium", `{"ticks_per_day":100,"num_days":5}`, simdb.StartOptions{})
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := b.store.IngestJSONL(b.ctx, "medium", zr, simdb.IngestOptions{Source: path})
+	res, err := b.store.IngestJSONL(b.ctx, "medium", testutil.OpenGzip(t, path), simdb.IngestOptions{Source: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,9 +55,9 @@ func (e *env) diff(a, b, dbB string) (err error) {
 		fmt.Fprintf(e.stdout, "different: run %s: %s=%s, %s=%s\n", field, a, va, b, vb)
 		return exitError{exitFailure}
 	}
-	nextA, stopA := iter.Pull2(storeA.StreamEvents(e.ctx, a, simdbAll()))
+	nextA, stopA := iter.Pull2(storeA.StreamEvents(e.ctx, a, simdb.EventFilter{}))
 	defer stopA()
-	nextB, stopB := iter.Pull2(storeB.StreamEvents(e.ctx, b, simdbAll()))
+	nextB, stopB := iter.Pull2(storeB.StreamEvents(e.ctx, b, simdb.EventFilter{}))
 	defer stopB()
 	var n int64
 	for {
@@ -88,8 +88,6 @@ func (e *env) diff(a, b, dbB string) (err error) {
 		n++
 	}
 }
-
-func simdbAll() simdb.EventFilter { return simdb.EventFilter{} }
 
 // diffRuns compares the run rows on everything but wall-clock columns.
 func diffRuns(a, b simdb.SimulationSummary) (field, va, vb string, differ bool) {

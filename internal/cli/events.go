@@ -112,14 +112,11 @@ func parseTypeList(s string) []string {
 }
 
 func (e *env) events(sim string, filter simdb.EventFilter, all bool, format string) (err error) {
-	store, err := e.openRead()
+	store, err := e.openRun(sim)
 	if err != nil {
 		return err
 	}
 	defer closeStore(store, &err)
-	if _, err := requireSimulation(e.ctx, store, sim); err != nil {
-		return err
-	}
 	w := newEventWriter(e.stdout, format)
 	if !all {
 		page, err := store.GetSimulationEvents(e.ctx, sim, filter)

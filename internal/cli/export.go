@@ -43,14 +43,11 @@ The file appears only once complete (written beside PATH, then renamed).`,
 const exportColumns = `event_id, simulation_id, seq, tick, day, event_timestamp, event_type, details, agent_id, tx_id, created_at, agents, tx_ids`
 
 func (e *env) export(sim, format, out string) (err error) {
-	store, err := e.openRead()
+	store, err := e.openRun(sim)
 	if err != nil {
 		return err
 	}
 	defer closeStore(store, &err)
-	if _, err := requireSimulation(e.ctx, store, sim); err != nil {
-		return err
-	}
 	tmp := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".partial")
 	defer os.Remove(tmp) // no-op after the rename
 	var n int64
@@ -92,7 +89,7 @@ func exportJSONL(e *env, store *simdb.Store, sim, path string) (n int64, err err
 		}
 	}()
 	w := bufio.NewWriterSize(f, 1<<20)
-	for ev, err := range store.StreamEvents(e.ctx, sim, simdbAll()) {
+	for ev, err := range store.StreamEvents(e.ctx, sim, simdb.EventFilter{}) {
 		if err != nil {
 			return n, err
 		}

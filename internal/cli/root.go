@@ -157,6 +157,20 @@ func (e *env) openReadAt(path string) (*simdb.Store, error) {
 	return simdb.Open(e.ctx, path, simdb.Options{ReadOnly: true, MemoryLimit: e.memoryLimit})
 }
 
+// openRun opens the database read-only for commands about one run, and
+// fails with a clear message when the run is not in it.
+func (e *env) openRun(sim string) (*simdb.Store, error) {
+	store, err := e.openRead()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := requireSimulation(e.ctx, store, sim); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
 // openWrite opens the database for writing, migrating it if needed.
 func (e *env) openWrite(opts simdb.Options) (*simdb.Store, error) {
 	if opts.Now == nil {
@@ -168,7 +182,8 @@ func (e *env) openWrite(opts simdb.Options) (*simdb.Store, error) {
 	return simdb.Open(e.ctx, e.dbPath, opts)
 }
 
-// notFound turns an unknown simulation into a clear error.
+// requireSimulation returns the run's summary, or an error naming the run
+// and the database when the run is not there.
 func requireSimulation(ctx context.Context, store *simdb.Store, id string) (simdb.SimulationSummary, error) {
 	sum, err := store.GetSimulationSummary(ctx, id)
 	if errors.Is(err, simdb.ErrSimulationNotFound) {

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -129,16 +128,7 @@ func sameAsGunzipped(t *testing.T, path, gzPath string) int64 {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	g, err := os.Open(gzPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	zr, err := gzip.NewReader(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := bufio.NewReaderSize(f, 1<<20), bufio.NewReaderSize(zr, 1<<20)
+	a, b := bufio.NewReaderSize(f, 1<<20), bufio.NewReaderSize(testutil.OpenGzip(t, gzPath), 1<<20)
 	var lines, offset int64
 	bufA, bufB := make([]byte, 1<<16), make([]byte, 1<<16)
 	for {

@@ -42,10 +42,6 @@ func (e *env) show(sim, format string) (err error) {
 		return err
 	}
 	defer closeStore(store, &err)
-	return showRun(e, store, sim, format)
-}
-
-func showRun(e *env, store *simdb.Store, sim, format string) error {
 	sum, err := requireSimulation(e.ctx, store, sim)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package event_test
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"os"
 	"slices"
@@ -103,16 +102,7 @@ func FuzzDecode(f *testing.F) {
 // firstLines reads up to n lines of a gzip JSONL file.
 func firstLines(tb testing.TB, path string, n int) [][]byte {
 	tb.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer fh.Close()
-	zr, err := gzip.NewReader(fh)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sc := bufio.NewScanner(zr)
+	sc := bufio.NewScanner(testutil.OpenGzip(tb, path))
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	var out [][]byte
 	for len(out) < n && sc.Scan() {

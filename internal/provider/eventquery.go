@@ -169,8 +169,8 @@ type stringList []string
 
 func (l stringList) Value() (driver.Value, error) { return []string(l), nil }
 
-// where renders the filter as SQL predicates with positional parameters.
-// withCursor adds the keyset condition of f.After.
+// where renders the filter as SQL predicates with positional parameters,
+// including the keyset condition of f.After when it is set.
 func (f EventFilter) where(simulationID string) (string, []any) {
 	var b strings.Builder
 	args := []any{simulationID}
@@ -235,7 +235,9 @@ const eventSelect = `SELECT seq, tick, day, event_timestamp, event_type,
 // GetSimulationEvents returns one page of a simulation's events in (tick,
 // seq) order (or its exact reverse), the total number of matches, and the
 // limit, offset and filter used. An unknown simulation gives an empty page
-// with total 0. ErrInvalidFilter for TickMin > TickMax or an unknown sort.
+// with total 0. ErrInvalidFilter for TickMin > TickMax, an unknown sort or a
+// filter string that is not UTF-8. A deep Offset sorts every match; paging
+// with the cursor (Next → After) stays cheap at any depth.
 func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, filter EventFilter) (EventPage, error) {
 	f, err := filter.normalize()
 	if err != nil {
@@ -307,16 +309,37 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 }
 
 // pageByWindows fills a first page (or a cursor's next page) of a broad
-// filter by reading
-// windows of seq in the sort order, each twice the last, until the page is
-// full. A filter that matches often is answered from the first window — a
+// filter from seq windows, each twice the last, stopping as soon as the page
+// is full. A filter that matches often is answered from the first window — a
 // row group or two — instead of a top-N sort over every match in the run.
 func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, fn func(StoredEvent) error) error {
+	return s.scanWindows(ctx, simulationID, f, pageWindow, maxPageWindow, f.Limit, fn)
+}
+
+// First and largest seq windows of pageByWindows.
+const (
+	pageWindow    = 1 << 16
+	maxPageWindow = 1 << 22
+)
+
+// streamWindow is how many consecutive seq values StreamEvents reads per
+// query: memory stays bounded by the window whatever the run's size.
+const streamWindow = 50_000
+
+// scanWindows calls fn with the events that match f, in its sort order and
+// from its cursor on, reading them in windows of seq: the first window holds
+// first seq values, each next one twice as many, up to last. limit > 0 stops
+// after that many events. Within a simulation seq order is (tick, seq) order
+// — ticks only grow from one PersistTickEvents call to the next — so a
+// window is a range predicate DuckDB answers from one or two row groups
+// (zone maps), not a top-N sort over everything after a cursor.
+func (s *Store) scanWindows(ctx context.Context, simulationID string, f EventFilter, first, last int64, limit int, fn func(StoredEvent) error) error {
 	lo, hi, err := s.seqBounds(ctx, simulationID, f)
 	if err != nil {
 		return err
 	}
 	desc := f.Sort == SortTickDesc
+	// The cursor only moves the start; the windows replace its predicate.
 	if c := f.After; c != nil {
 		if desc {
 			hi = min(hi, c.Seq)
@@ -329,12 +352,12 @@ func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventF
 	args = append(args, int64(0), int64(0))
 	q := eventSelect + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
 	if desc {
-		q += " ORDER BY seq DESC LIMIT "
+		q += " ORDER BY seq DESC"
 	} else {
-		q += " ORDER BY seq LIMIT "
+		q += " ORDER BY seq"
 	}
-	need := f.Limit
-	for window := int64(pageWindow); lo < hi && need > 0; window = min(2*window, maxPageWindow) {
+	need := limit
+	for window := first; lo < hi && (limit <= 0 || need > 0); window = min(2*window, last) {
 		var from, to int64
 		if desc {
 			from, to = max(lo, hi-window), hi
@@ -344,30 +367,23 @@ func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventF
 			lo = to
 		}
 		args[len(args)-2], args[len(args)-1] = from, to
-		err := s.queryEvents(ctx, simulationID, q+strconv.Itoa(need), args, func(ev StoredEvent) error {
+		wq := q
+		if limit > 0 {
+			wq += " LIMIT " + strconv.Itoa(need)
+		}
+		err := s.queryEvents(ctx, simulationID, wq, args, func(ev StoredEvent) error {
 			need--
 			return fn(ev)
 		})
+		if err == nil {
+			err = ctx.Err()
+		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-// First and largest seq windows of pageByWindows.
-const (
-	pageWindow    = 1 << 16
-	maxPageWindow = 1 << 22
-)
-
-// streamWindow is how many consecutive seq values StreamEvents reads per
-// query. Within a simulation seq order is (tick, seq) order — ticks only
-// grow from one PersistTickEvents call to the next — so a window is a range
-// predicate on seq that DuckDB answers from one or two row groups (zone
-// maps), instead of a top-N sort over everything after a cursor. Memory
-// stays bounded by the window whatever the run's size.
-const streamWindow = 50_000
 
 // StreamEvents yields every event of the simulation that matches the filter
 // (Limit and Offset are ignored), in the filter's order, without any cap on
@@ -382,66 +398,24 @@ func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter Ev
 		if err == nil {
 			err = s.readBarrier(ctx, simulationID)
 		}
-		var lo, hi int64
-		if err == nil {
-			lo, hi, err = s.seqBounds(ctx, simulationID, f)
-		}
 		if err != nil {
 			yield(StoredEvent{}, err)
 			return
 		}
-		desc := f.Sort == SortTickDesc
-		// The cursor is only a start point here; the windows replace it.
-		if c := f.After; c != nil {
-			if desc {
-				hi = min(hi, c.Seq)
-			} else {
-				lo = max(lo, c.Seq+1)
+		err = s.scanWindows(ctx, simulationID, f, streamWindow, streamWindow, 0, func(ev StoredEvent) error {
+			// database/sql notices a cancelled ctx asynchronously, and
+			// not at all once a short last page is read: check here so
+			// no event is yielded after cancellation.
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			f.After = nil
-		}
-		where, args := f.where(simulationID)
-		args = append(args, int64(0), int64(0))
-		q := eventSelect + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
-		if desc {
-			q += " ORDER BY seq DESC"
-		} else {
-			q += " ORDER BY seq"
-		}
-		stopped := false
-		for lo < hi {
-			var from, to int64
-			if desc {
-				from, to = max(lo, hi-streamWindow), hi
-				hi = from
-			} else {
-				from, to = lo, min(hi, lo+streamWindow)
-				lo = to
+			if !yield(ev, nil) {
+				return errStop
 			}
-			args[len(args)-2], args[len(args)-1] = from, to
-			err := s.queryEvents(ctx, simulationID, q, args, func(ev StoredEvent) error {
-				// database/sql notices a cancelled ctx asynchronously, and
-				// not at all once a short last page is read: check here so
-				// no event is yielded after cancellation.
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if !yield(ev, nil) {
-					stopped = true
-					return errStop
-				}
-				return nil
-			})
-			if stopped {
-				return
-			}
-			if err == nil {
-				err = ctx.Err()
-			}
-			if err != nil {
-				yield(StoredEvent{}, fmt.Errorf("stream events of %q: %w", simulationID, err))
-				return
-			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			yield(StoredEvent{}, fmt.Errorf("stream events of %q: %w", simulationID, err))
 		}
 	}
 }

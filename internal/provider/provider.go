@@ -149,8 +149,9 @@ const (
 	// where ingest --resume picks it up.
 	Buffered Durability = iota
 	// Durable commits every PersistTickEvents call before it returns: a
-	// crash loses nothing that was acknowledged. About one commit (~3 ms on
-	// the reference machine) per call.
+	// crash loses nothing that was acknowledged. Each call is a transaction
+	// of its own (about 7 ms for a 40-event tick on the reference machine,
+	// against microseconds per event when buffered).
 	Durable
 )
 

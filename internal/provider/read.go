@@ -206,8 +206,9 @@ type TypeCount struct {
 
 // GetEventSummary counts a run's events: total, max tick and day, per type
 // (most frequent first) and the sorted distinct agents taking part in any
-// event (from the normalised participants). An unknown id gives an empty
-// summary.
+// event under any of the engine's names for a party. It reads what the
+// writer keeps beside the events, so it costs the same for any run size. An
+// unknown id gives an empty summary.
 func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (EventSummary, error) {
 	if err := s.readBarrier(ctx, simulationID); err != nil {
 		return EventSummary{}, err

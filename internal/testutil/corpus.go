@@ -6,6 +6,7 @@ package testutil
 import (
 	"bufio"
 	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,19 +29,26 @@ func CorpusFile(t testing.TB, name string) string {
 	return p
 }
 
-// ReadLines returns every line of a gzip JSONL file.
-func ReadLines(t testing.TB, path string) [][]byte {
+// OpenGzip returns the decompressed content of a gzip file; the file is
+// closed when the test ends.
+func OpenGzip(t testing.TB, path string) io.Reader {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(zr)
+	return zr
+}
+
+// ReadLines returns every line of a gzip JSONL file.
+func ReadLines(t testing.TB, path string) [][]byte {
+	t.Helper()
+	sc := bufio.NewScanner(OpenGzip(t, path))
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	var lines [][]byte
 	for sc.Scan() {
