@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -414,7 +413,7 @@ func bareRows(lines [][]byte) ([][]driver.Value, error) {
 		if ev.HasTxID {
 			txID = ev.TxID
 		}
-		rows[i] = []driver.Value{benchSim + ":" + strconv.Itoa(i), benchSim, int64(i), ev.Tick, ev.Tick / 100, now,
+		rows[i] = []driver.Value{benchSim, int64(i), ev.Tick, ev.Tick / 100, now,
 			ev.Type, string(ev.Details), agentID, txID, now, ev.Agents, ev.TxIDs, ev.Layout}
 	}
 	return rows, nil
@@ -467,12 +466,13 @@ func benchRowInsert(ctx context.Context, dbPath string, rows [][]driver.Value) (
 		return 0, err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO simulation_events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO simulation_events (simulation_id, seq, tick, day, event_timestamp, event_type, details, agent_id, tx_id, created_at, agents, tx_ids, key_layout)
+	      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`)
 	if err != nil {
 		return 0, err
 	}
 	defer stmt.Close()
-	args := make([]any, 14)
+	args := make([]any, 13)
 	for _, r := range rows {
 		for i, v := range r {
 			args[i] = v

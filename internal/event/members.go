@@ -1,6 +1,9 @@
 package event
 
-import "unsafe"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Members calls fn with each top-level member of a JSON object that Decode
 // produced (details), in order. Invalid input calls fn for nothing.
@@ -16,41 +19,50 @@ func Members(obj []byte, fn func(key string, raw []byte, kind Kind)) {
 	}
 }
 
-// StringOf decodes a raw JSON string literal; nil when it is not one.
-func StringOf(raw []byte) *string {
-	if len(raw) < 2 || raw[0] != '"' {
-		return nil
-	}
-	var s string
-	if hasBackslash(raw) {
-		var err error
-		if s, err = unquote(raw); err != nil {
-			return nil
-		}
-	} else {
-		s = string(raw[1 : len(raw)-1])
-	}
-	return &s
-}
-
-// IntOf parses a raw JSON integer that fits int64; nil otherwise.
-func IntOf(raw []byte, kind Kind) *int64 {
-	if kind != KindNumber {
-		return nil
-	}
-	v, err := parseInt(raw)
+// MembersText is Members over a JSON object held in a string: each raw
+// value is a substring of obj, so values taken from it (StringText) share
+// obj's memory instead of copying it.
+func MembersText(obj string, fn func(key string, raw string, kind Kind)) {
+	var buf [16]member
+	// Read-only view of obj's bytes: scanObject never writes.
+	members, err := scanObject(unsafe.Slice(unsafe.StringData(obj), len(obj)), buf[:0])
 	if err != nil {
-		return nil
+		return
 	}
-	return &v
+	for i := range members {
+		m := &members[i]
+		fn(m.key, obj[m.valStart:m.valEnd], m.kind)
+	}
 }
 
-// StringsOf returns the strings of a JSON array of strings (as DuckDB's
-// to_json writes a VARCHAR[]), slicing arr without copying where no escape
-// needs decoding. Anything that is not a string array gives what could be
-// read of it; never nil.
-func StringsOf(arr string) []string {
-	out := make([]string, 0, 4)
+// StringText decodes the raw JSON string literal raw; an unescaped one is
+// returned as a substring of raw. ok is false when raw is not a string
+// literal.
+func StringText(raw string) (s string, ok bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if strings.IndexByte(raw, '\\') < 0 {
+		return raw[1 : len(raw)-1], true
+	}
+	s, err := unquote([]byte(raw))
+	return s, err == nil
+}
+
+// IntOf parses a raw JSON integer that fits int64; ok is false otherwise.
+func IntOf[T []byte | string](raw T, kind Kind) (v int64, ok bool) {
+	if kind != KindNumber {
+		return 0, false
+	}
+	v, err := parseInt([]byte(raw))
+	return v, err == nil
+}
+
+// AppendStrings appends the strings of a JSON array of strings (as DuckDB's
+// to_json writes a VARCHAR[]) to out, slicing arr without copying where no
+// escape needs decoding. Anything that is not a string array appends what
+// could be read of it.
+func AppendStrings(out []string, arr string) []string {
 	// Read-only view of arr's bytes: scanString never writes.
 	b := unsafe.Slice(unsafe.StringData(arr), len(arr))
 	if len(b) < 2 || b[0] != '[' {

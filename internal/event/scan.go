@@ -116,7 +116,7 @@ func scanObject(b []byte, members []member) ([]member, error) {
 				return nil, syntaxErr(i, "%v", err)
 			}
 		} else {
-			m.key = string(b[i+1 : end-1])
+			m.key = keyString(b[i+1 : end-1])
 		}
 		// Compared one by one while the object is small, through a set
 		// once it is large: an object of 100,000 keys must not cost 10^10

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
+	"sync"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -322,10 +323,6 @@ const (
 	maxPageWindow = 1 << 22
 )
 
-// streamWindow is how many consecutive seq values StreamEvents reads per
-// query: memory stays bounded by the window whatever the run's size.
-const streamWindow = 50_000
-
 // scanWindows calls fn with the events that match f, in its sort order and
 // from its cursor on, reading them in windows of seq: the first window holds
 // first seq values, each next one twice as many, up to last. limit > 0 stops
@@ -334,28 +331,11 @@ const streamWindow = 50_000
 // window is a range predicate DuckDB answers from one or two row groups
 // (zone maps), not a top-N sort over everything after a cursor.
 func (s *Store) scanWindows(ctx context.Context, simulationID string, f EventFilter, first, last int64, limit int, fn func(StoredEvent) error) error {
-	lo, hi, err := s.seqBounds(ctx, simulationID, f)
+	q, args, lo, hi, err := s.windowQuery(ctx, simulationID, f)
 	if err != nil {
 		return err
 	}
 	desc := f.Sort == SortTickDesc
-	// The cursor only moves the start; the windows replace its predicate.
-	if c := f.After; c != nil {
-		if desc {
-			hi = min(hi, c.Seq)
-		} else {
-			lo = max(lo, c.Seq+1)
-		}
-		f.After = nil
-	}
-	where, args := f.where(simulationID)
-	args = append(args, int64(0), int64(0))
-	q := eventSelect + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
-	if desc {
-		q += " ORDER BY seq DESC"
-	} else {
-		q += " ORDER BY seq"
-	}
 	need := limit
 	for window := first; lo < hi && (limit <= 0 || need > 0); window = min(2*window, last) {
 		var from, to int64
@@ -385,6 +365,116 @@ func (s *Store) scanWindows(ctx context.Context, simulationID string, f EventFil
 	return nil
 }
 
+// windowQuery returns the event query of f over one seq window — its last
+// two arguments are the window's bounds [from, to), for the caller to set —
+// and the range [lo, hi) of seq the windows must cover: the run's stream,
+// narrowed by the tick and day conditions and started at f's cursor.
+func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFilter) (q string, args []any, lo, hi int64, err error) {
+	lo, hi, err = s.seqBounds(ctx, simulationID, f)
+	if err != nil {
+		return "", nil, 0, 0, err
+	}
+	// The cursor only moves the start; the windows replace its predicate.
+	if c := f.After; c != nil {
+		if f.Sort == SortTickDesc {
+			hi = min(hi, c.Seq)
+		} else {
+			lo = max(lo, c.Seq+1)
+		}
+		f.After = nil
+	}
+	where, args := f.where(simulationID)
+	args = append(args, int64(0), int64(0))
+	q = eventSelect + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
+	if f.Sort == SortTickDesc {
+		q += " ORDER BY seq DESC"
+	} else {
+		q += " ORDER BY seq"
+	}
+	return q, args, lo, hi, nil
+}
+
+// streamWindow is how many consecutive seq values StreamEvents reads per
+// query, and streamAhead how many windows it holds at once: the one being
+// yielded and the ones read ahead of it, in parallel, on their own
+// connections. Memory stays bounded by streamAhead × streamWindow events
+// whatever the run's size.
+const (
+	streamWindow = 20_000
+	streamAhead  = 3
+)
+
+// streamWindows calls fn with every event that matches f, in its sort order
+// and from its cursor on. Up to streamAhead-1 windows are read and decoded
+// ahead of the one fn is consuming, each by its own goroutine: a stream is
+// bound by turning rows into StoredEvents, not by DuckDB, so reading ahead
+// uses the cores the consumer leaves idle (BENCHMARKS.md). Windows are
+// still handed to fn strictly in order.
+func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventFilter, fn func(StoredEvent) error) error {
+	q, args, lo, hi, err := s.windowQuery(ctx, simulationID, f)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type window struct {
+		events []StoredEvent
+		err    error
+		done   chan struct{}
+	}
+	slots := make(chan struct{}, streamAhead)
+	order := make(chan *window, streamAhead)
+	var readers sync.WaitGroup
+	defer readers.Wait()
+	// The dispatcher starts a reader per window, in order, while a slot is
+	// free; the consumer frees a window's slot once it has yielded it.
+	go func() {
+		defer close(order)
+		desc := f.Sort == SortTickDesc
+		for lo < hi {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			var from, to int64
+			if desc {
+				from, to = max(lo, hi-streamWindow), hi
+				hi = from
+			} else {
+				from, to = lo, min(hi, lo+streamWindow)
+				lo = to
+			}
+			w := &window{done: make(chan struct{}), events: make([]StoredEvent, 0, to-from)}
+
+			wargs := append(args[:len(args)-2:len(args)-2], from, to)
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				defer close(w.done)
+				w.err = s.queryEvents(ctx, simulationID, q, wargs, func(ev StoredEvent) error {
+					w.events = append(w.events, ev)
+					return nil
+				})
+			}()
+			order <- w
+		}
+	}()
+	for w := range order {
+		<-w.done
+		if w.err != nil {
+			return w.err
+		}
+		for _, ev := range w.events {
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		<-slots
+	}
+	return ctx.Err()
+}
+
 // StreamEvents yields every event of the simulation that matches the filter
 // (Limit and Offset are ignored), in the filter's order, without any cap on
 // how many events a tick or the run has. It reads in windows of seq, so
@@ -402,7 +492,7 @@ func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter Ev
 			yield(StoredEvent{}, err)
 			return
 		}
-		err = s.scanWindows(ctx, simulationID, f, streamWindow, streamWindow, 0, func(ev StoredEvent) error {
+		err = s.streamWindows(ctx, simulationID, f, func(ev StoredEvent) error {
 			// database/sql notices a cancelled ctx asynchronously, and
 			// not at all once a short last page is read: check here so
 			// no event is yielded after cancellation.
@@ -450,12 +540,17 @@ func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []
 	idPrefix := simulationID + ":"
 	// A run has a few dozen event types: share one string per type.
 	types := make(map[string]string)
-	var eventType sql.RawBytes
+	var (
+		a         rowArena
+		eventType sql.RawBytes
+		details   string
+		agentID   sql.NullString
+		txID      sql.NullString
+		agents    string
+		txIDs     string
+	)
 	for rows.Next() {
 		ev := StoredEvent{SimulationID: simulationID}
-		var details []byte
-		var agentID, txID sql.NullString
-		var agents, txIDs string
 		if err := rows.Scan(&ev.Seq, &ev.Tick, &ev.Day, &ev.EventTimestamp,
 			&eventType, &details, &agentID, &txID, &ev.CreatedAt, &agents, &txIDs, &ev.layout); err != nil {
 			return err
@@ -469,9 +564,14 @@ func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []
 		ev.EventID = idPrefix + strconv.FormatInt(ev.Seq, 10)
 		ev.EventTimestamp, ev.CreatedAt = ev.EventTimestamp.UTC(), ev.CreatedAt.UTC()
 		ev.Details = json.RawMessage(details)
-		ev.AgentID, ev.TxID = nullString(agentID), nullString(txID)
-		ev.Agents, ev.TxIDs = event.StringsOf(agents), event.StringsOf(txIDs)
-		liftCommonFields(&ev)
+		if agentID.Valid {
+			ev.AgentID = a.str(agentID.String)
+		}
+		if txID.Valid {
+			ev.TxID = a.str(txID.String)
+		}
+		ev.Agents, ev.TxIDs = a.strings(agents), a.strings(txIDs)
+		liftCommonFields(&ev, details, &a)
 		if err := fn(ev); err != nil {
 			return err
 		}
@@ -479,25 +579,72 @@ func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []
 	return rows.Err()
 }
 
+// rowArena hands out the small values StoredEvents point to (the optional
+// strings and integers, the agent and transaction lists) from blocks shared
+// by many events: allocating each separately made a full stream read spend
+// most of its time in the allocator and the GC. An event kept by the caller
+// keeps at most its blocks (a few KB) alive.
+type rowArena struct {
+	strs  []string
+	ints  []int64
+	lists []string
+}
+
+const arenaBlock = 1024
+
+func (a *rowArena) str(s string) *string {
+	if len(a.strs) == cap(a.strs) {
+		a.strs = make([]string, 0, arenaBlock)
+	}
+	a.strs = append(a.strs, s)
+	return &a.strs[len(a.strs)-1]
+}
+
+func (a *rowArena) int(v int64) *int64 {
+	if len(a.ints) == cap(a.ints) {
+		a.ints = make([]int64, 0, arenaBlock)
+	}
+	a.ints = append(a.ints, v)
+	return &a.ints[len(a.ints)-1]
+}
+
+// strings returns the strings of a to_json list, never nil. The result's
+// capacity is its length, so a caller's append cannot reach its neighbours.
+func (a *rowArena) strings(arr string) []string {
+	if cap(a.lists)-len(a.lists) < 64 {
+		a.lists = make([]string, 0, arenaBlock)
+	}
+	start := len(a.lists)
+	a.lists = event.AppendStrings(a.lists, arr)
+	return a.lists[start:len(a.lists):len(a.lists)]
+}
+
 // liftCommonFields fills Sender, Receiver, Amount, Deadline and Priority
-// from details, whatever the engine named them.
-func liftCommonFields(ev *StoredEvent) {
-	event.Members(ev.Details, func(key string, raw []byte, kind event.Kind) {
+// from details (ev.Details as a string), whatever the engine named them.
+func liftCommonFields(ev *StoredEvent, details string, a *rowArena) {
+	event.MembersText(details, func(key string, raw string, kind event.Kind) {
 		switch key {
 		case "sender_id", "sender":
-			if kind == event.KindString && ev.Sender == nil {
-				ev.Sender = event.StringOf(raw)
+			if s, ok := event.StringText(raw); ok && ev.Sender == nil {
+				ev.Sender = a.str(s)
 			}
 		case "receiver_id", "receiver":
-			if kind == event.KindString && ev.Receiver == nil {
-				ev.Receiver = event.StringOf(raw)
+			if s, ok := event.StringText(raw); ok && ev.Receiver == nil {
+				ev.Receiver = a.str(s)
 			}
 		case "amount":
-			ev.Amount = event.IntOf(raw, kind)
+			ev.Amount = a.intOf(raw, kind)
 		case "deadline":
-			ev.Deadline = event.IntOf(raw, kind)
+			ev.Deadline = a.intOf(raw, kind)
 		case "priority":
-			ev.Priority = event.IntOf(raw, kind)
+			ev.Priority = a.intOf(raw, kind)
 		}
 	})
+}
+
+func (a *rowArena) intOf(raw string, kind event.Kind) *int64 {
+	if v, ok := event.IntOf(raw, kind); ok {
+		return a.int(v)
+	}
+	return nil
 }

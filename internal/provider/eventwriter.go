@@ -16,18 +16,20 @@ import (
 // writes here are bulk writes sqlc cannot express:
 //   - events go through DuckDB's Appender, where sqlc's one INSERT per row
 //     manages about 2,000 rows/s. eventColumns must list simulation_events'
-//     columns in table order; TestEventColumnsMatchSchema fails when a
-//     migration and this list drift apart.
+//     stored columns in table order (event_id is generated, migration
+//     00004); TestEventColumnsMatchSchema fails when a migration and this
+//     list drift apart.
 //   - register values and a batch's summary counts (events per type, new
 //     agents) go in as multi-row upserts: one ON CONFLICT statement costs
 //     DuckDB about 1.3 ms whatever its size, so a statement per row (sqlc's
 //     shape) made a tick with 200 register sets take 250 ms, and added
 //     ~40 ms of per-type upserts to every group commit.
 
-// eventColumns are simulation_events' columns in the order appendEvents
-// supplies them.
+// eventColumns are simulation_events' stored columns in the order
+// appendEvents supplies them. The Appender skips generated columns, so
+// event_id ('<simulation_id>:<seq>', computed when read) is not among them.
 var eventColumns = []string{
-	"event_id", "simulation_id", "seq", "tick", "day", "event_timestamp", "event_type",
+	"simulation_id", "seq", "tick", "day", "event_timestamp", "event_type",
 	"details", "agent_id", "tx_id", "created_at", "agents", "tx_ids", "key_layout",
 }
 
@@ -41,12 +43,9 @@ func appendEvents(ctx context.Context, conn *sql.Conn, simulationID string, rows
 		if err != nil {
 			return fmt.Errorf("open event appender: %w", err)
 		}
-		idPrefix := simulationID + ":"
-		buf := make([]byte, 0, len(idPrefix)+20)
 		for i := range rows {
 			r := &rows[i]
 			ev := &r.ev
-			buf = strconv.AppendInt(append(buf[:0], idPrefix...), r.seq, 10)
 			var agentID, txID any
 			if ev.HasAgentID {
 				agentID = ev.AgentID
@@ -54,7 +53,7 @@ func appendEvents(ctx context.Context, conn *sql.Conn, simulationID string, rows
 			if ev.HasTxID {
 				txID = ev.TxID
 			}
-			if err := app.AppendRow(string(buf), simulationID, r.seq, r.tick, r.day, r.at, ev.Type,
+			if err := app.AppendRow(simulationID, r.seq, r.tick, r.day, r.at, ev.Type,
 				string(ev.Details), agentID, txID, createdAt, ev.Agents, ev.TxIDs, ev.Layout); err != nil {
 				_ = app.Close()
 				return fmt.Errorf("append event seq %d (tick %d): %w", r.seq, r.tick, err)

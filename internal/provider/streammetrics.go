@@ -74,8 +74,8 @@ func (c *metricsCounter) add(ev *event.Event) {
 			}
 			event.Members(raw, func(k string, v []byte, kind event.Kind) {
 				if k == "total" {
-					if n := event.IntOf(v, kind); n != nil {
-						c.cost += *n
+					if n, ok := event.IntOf(v, kind); ok {
+						c.cost += n
 					}
 				}
 			})

@@ -35,6 +35,16 @@ type simState struct {
 	inflight *commitJob
 	// err is a background flush failure, reported by the next call.
 	err error
+	// spare is the buffer of the last committed group, emptied, which the
+	// next group fills: regrowing a buffer to tens of thousands of events
+	// for every group cost more than parsing them (BENCHMARKS.md).
+	spare []pendingEvent
+}
+
+// recycle keeps a committed group's buffer for the next group.
+func (st *simState) recycle(events []pendingEvent) {
+	clear(events) // drop references to the committed events' strings
+	st.spare = events[:0]
 }
 
 // batch is a group of whole ticks and the progress they bring the run to.
@@ -190,6 +200,9 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 		st.pendingSince = time.Now()
 	}
 	day := tick / st.ticksPerDay
+	if len(st.pending) == 0 && st.spare != nil {
+		st.pending, st.spare = st.spare, nil
+	}
 	for i := range events {
 		st.pending = append(st.pending, pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day, at: at})
 		st.nextSeq++
@@ -244,6 +257,7 @@ func (s *Store) reap(st *simState, wait bool) {
 		return
 	}
 	st.durableSeq, st.durableTick = job.b.nextSeq, job.b.lastTick
+	st.recycle(job.b.events)
 }
 
 // settle collects the background commit (waiting for it when wait is set)
@@ -299,6 +313,7 @@ func (s *Store) flushLocked(ctx context.Context, st *simState) error {
 			ErrWriteFailed, b.events[0].tick, b.lastTick, st.id, st.durableTick, err)
 	}
 	st.durableSeq, st.durableTick = b.nextSeq, b.lastTick
+	st.recycle(b.events)
 	return nil
 }
 
