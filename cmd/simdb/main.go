@@ -7,11 +7,25 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 
 	"github.com/simcash/simdb/internal/cli"
 )
 
+// goHeapSoftLimit is the Go runtime's soft memory limit for the simdb
+// process unless GOMEMLIMIT says otherwise. An ingest's live Go heap is two
+// commit groups plus the stream-metrics set (~60–120 MB at 1–10M events);
+// without a limit the collector lets the heap reach twice that before it
+// runs. The limit is soft: a larger live heap is still allowed (the
+// runtime then caps GC at half the CPU rather than failing). Measured in
+// BENCHMARKS.md. Set here, in the process's main, not in the library: it is
+// a process-wide setting that the program, not a package, owns.
+const goHeapSoftLimit = 160 << 20
+
 func main() {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(goHeapSoftLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -95,16 +95,17 @@ event summary, full ordered stream) and its size per event.`,
 
 // benchReport is bench's JSON output.
 type benchReport struct {
-	Machine           benchMachine       `json:"machine"`
-	Input             string             `json:"input"`
-	Events            int64              `json:"events"`
-	Results           []benchResult      `json:"results"`
-	Ratios            map[string]float64 `json:"ratios"`
-	CallerOverheadPct float64            `json:"caller_overhead_pct"`
-	EnginePaceMicros  float64            `json:"engine_pace_us_per_event"`
-	Queries           []benchQuery       `json:"queries"`
-	DBBytesPerEvent   float64            `json:"db_bytes_per_event"`
-	GzipBytesPerEvent float64            `json:"gzip_jsonl_bytes_per_event"`
+	Machine benchMachine       `json:"machine"`
+	Input   string             `json:"input"`
+	Events  int64              `json:"events"`
+	Results []benchResult      `json:"results"`
+	Ratios  map[string]float64 `json:"ratios"`
+	// CallerOverheadPct is null when the caller-overhead step did not run.
+	CallerOverheadPct *float64     `json:"caller_overhead_pct"`
+	EnginePaceMicros  float64      `json:"engine_pace_us_per_event"`
+	Queries           []benchQuery `json:"queries"`
+	DBBytesPerEvent   float64      `json:"db_bytes_per_event"`
+	GzipBytesPerEvent float64      `json:"gzip_jsonl_bytes_per_event"`
 }
 
 type benchMachine struct {
@@ -214,9 +215,11 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 	lines = nil
 	if want("caller-overhead") {
 		say("caller-overhead at %v per event for about %v", pace, f.overheadSpan)
-		if rep.CallerOverheadPct, err = benchCallerOverhead(ctx, filepath.Join(dir, "caller.duckdb"), config, ticks, pace, f.overheadSpan); err != nil {
+		pct, err := benchCallerOverhead(ctx, filepath.Join(dir, "caller.duckdb"), config, ticks, pace, f.overheadSpan)
+		if err != nil {
 			return nil, fmt.Errorf("caller-overhead: %w", err)
 		}
+		rep.CallerOverheadPct = &pct
 	}
 
 	rate := func(name string) float64 {
@@ -671,7 +674,10 @@ func printBench(out io.Writer, rep *benchReport) {
 	for _, k := range keys {
 		fmt.Fprintf(out, "%-28s %8.2fx\n", k, rep.Ratios[k])
 	}
-	fmt.Fprintf(out, "%-28s %8.2f%%  (engine pace %.0f µs/event)\n\n", "caller_overhead_pct", rep.CallerOverheadPct, rep.EnginePaceMicros)
+	if p := rep.CallerOverheadPct; p != nil {
+		fmt.Fprintf(out, "%-28s %8.2f%%  (engine pace %.0f µs/event)\n", "caller_overhead_pct", *p, rep.EnginePaceMicros)
+	}
+	fmt.Fprintln(out)
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "query\truns\tp50 ms\tp95 ms\tevents/s\t")
 	for _, q := range rep.Queries {

@@ -20,8 +20,8 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"hash/maphash"
+	"slices"
 
 	"github.com/simcash/simdb/internal/event"
 )
@@ -24,21 +25,20 @@ import (
 //   - total cost: the sum of CostAccrual costs.total — equal to the engine's
 //     total_cost_cents on all three streams.
 //
-// Transaction ids are kept as 64-bit hashes so a stream of millions of
-// payments needs tens of MB, not hundreds.
+// Transaction ids are kept as 64-bit hashes, and the settled ones — the
+// set that grows with the run — in a hashSet of 8 bytes per transaction.
 type metricsCounter struct {
 	seed     maphash.Seed
 	arrivals int64
 	cost     int64
-	settled  map[uint64]struct{}
+	settled  hashSet
 	children map[uint64]struct{}
 	parents  map[uint64][]uint64
 }
 
 func (c *metricsCounter) hash(s string) uint64 {
-	if c.settled == nil {
+	if c.children == nil {
 		c.seed = maphash.MakeSeed()
-		c.settled = make(map[uint64]struct{})
 		c.children = make(map[uint64]struct{})
 		c.parents = make(map[uint64][]uint64)
 	}
@@ -65,7 +65,7 @@ func (c *metricsCounter) add(ev *event.Event) {
 	case "RtgsImmediateSettlement", "Queue2LiquidityRelease", "RtgsQueue2Settle",
 		"LsmBilateralOffset", "LsmCycleSettlement", "EntryDispositionOffset":
 		for _, id := range ev.TxIDs {
-			c.settled[c.hash(id)] = struct{}{}
+			c.settled.add(c.hash(id))
 		}
 	case "CostAccrual":
 		event.Members(ev.Details, func(key string, raw []byte, kind event.Kind) {
@@ -85,7 +85,8 @@ func (c *metricsCounter) add(ev *event.Event) {
 
 func (c *metricsCounter) metrics() Metrics {
 	m := Metrics{TotalArrivals: c.arrivals - int64(len(c.children)), TotalCostCents: c.cost}
-	for h := range c.settled {
+	c.settled.compact()
+	for _, h := range c.settled.sorted {
 		if _, child := c.children[h]; !child {
 			m.TotalSettlements++
 		}
@@ -93,7 +94,7 @@ func (c *metricsCounter) metrics() Metrics {
 	for _, kids := range c.parents {
 		all := true
 		for _, k := range kids {
-			if _, ok := c.settled[k]; !ok {
+			if !c.settled.has(k) {
 				all = false
 				break
 			}
@@ -103,4 +104,51 @@ func (c *metricsCounter) metrics() Metrics {
 		}
 	}
 	return m
+}
+
+// hashSet is a set of 64-bit hashes held as a sorted slice, 8 bytes each
+// (a Go map spends about three times that, and doubles while it grows):
+// additions collect in a short unsorted tail that is merged in once it is
+// an eighth of the set, so adding stays amortised O(log n).
+type hashSet struct {
+	sorted []uint64 // sorted, no repeats
+	tail   []uint64 // added since the last compact
+}
+
+func (s *hashSet) add(h uint64) {
+	s.tail = append(s.tail, h)
+	if len(s.tail) >= max(4096, len(s.sorted)/8) {
+		s.compact()
+	}
+}
+
+// compact merges the tail into sorted.
+func (s *hashSet) compact() {
+	if len(s.tail) == 0 {
+		return
+	}
+	slices.Sort(s.tail)
+	s.tail = slices.Compact(s.tail)
+	n, m := len(s.sorted), len(s.tail)
+	s.sorted = slices.Grow(s.sorted, m)[:n+m]
+	// Merge from the back, in place: the largest remaining value goes last.
+	i, j, k := n-1, m-1, n+m-1
+	for j >= 0 {
+		if i >= 0 && s.sorted[i] > s.tail[j] {
+			s.sorted[k] = s.sorted[i]
+			i--
+		} else {
+			s.sorted[k] = s.tail[j]
+			j--
+		}
+		k--
+	}
+	s.sorted = slices.Compact(s.sorted) // a hash both in sorted and the tail
+	s.tail = s.tail[:0]
+}
+
+func (s *hashSet) has(h uint64) bool {
+	s.compact()
+	_, ok := slices.BinarySearch(s.sorted, h)
+	return ok
 }
