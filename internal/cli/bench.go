@@ -55,6 +55,11 @@ generated stream of --events events):
                     no validation) into simulation_events
   row-insert        one prepared INSERT per event in one transaction (SimCash's
                     executemany shape), on a sample of --row-insert-sample events
+  duckdb-insert-floor
+                    DuckDB alone storing simdb's rows: the ingested events,
+                    copied into an in-memory table first, inserted into a fresh
+                    simulation_events by one INSERT ... SELECT, then CHECKPOINT
+                    (no Go, no parsing: what any writer of these columns pays)
   caller-overhead   a producer that spends the engine's time per event (a busy
                     loop; the pace comes from FILE's .meta.json when present,
                     else --engine-pace), once alone and once calling
@@ -89,7 +94,7 @@ event summary, full ordered stream) and its size per event.`,
 	fl.DurationVar(&f.overheadSpan, "overhead-span", 10*time.Second, "how long the caller-overhead producer runs alone")
 	fl.IntVar(&f.rowInsertSize, "row-insert-sample", 20_000, "events in the row-insert sample")
 	fl.StringVar(&f.keep, "keep", "", "keep the ingested database at this path (for inspection)")
-	fl.StringSliceVar(&f.only, "only", nil, "run only these steps (ingest, duckdb-read-json, provider, appender-bare, row-insert, caller-overhead, queries); ingest always runs")
+	fl.StringSliceVar(&f.only, "only", nil, "run only these steps (ingest, duckdb-read-json, duckdb-insert-floor, provider, appender-bare, row-insert, caller-overhead, queries); ingest always runs")
 	return cmd
 }
 
@@ -186,6 +191,12 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 			return nil, fmt.Errorf("duckdb-read-json: %w", err)
 		}
 		add("duckdb-read-json", rep.Events, d)
+	}
+	if want("duckdb-insert-floor") {
+		if d, err = benchInsertFloor(ctx, filepath.Join(dir, "floor.duckdb"), dbPath); err != nil {
+			return nil, fmt.Errorf("duckdb-insert-floor: %w", err)
+		}
+		add("duckdb-insert-floor", rep.Events, d)
 	}
 	if want("provider") {
 		if d, err = benchProvider(ctx, filepath.Join(dir, "provider.duckdb"), config, ticks); err != nil {
@@ -369,6 +380,40 @@ func benchReadJSON(ctx context.Context, dbPath, input string) (time.Duration, er
 	}
 	if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
 		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// benchInsertFloor measures what DuckDB alone spends storing simdb's event
+// rows: the events of the ingested database (src) are copied into a
+// temporary in-memory table, and the timed part is one INSERT … SELECT of
+// them into a fresh simulation_events plus the CHECKPOINT that writes them
+// out — no Go code, no parsing, DuckDB's own parallel insert.
+func benchInsertFloor(ctx context.Context, dbPath, src string) (time.Duration, error) {
+	store, err := simdb.Open(ctx, dbPath, simdb.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer store.Close()
+	conn, err := store.DB().Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	for _, q := range []string{
+		`ATTACH ` + sqlString(src) + ` AS floor_src (READ_ONLY)`,
+		`CREATE TEMP TABLE floor_rows AS SELECT * EXCLUDE (event_id) FROM floor_src.simulation_events`,
+		`DETACH floor_src`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	for _, q := range []string{`INSERT INTO simulation_events BY NAME SELECT * FROM floor_rows`, `CHECKPOINT`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return 0, err
+		}
 	}
 	return time.Since(start), nil
 }
