@@ -7,14 +7,19 @@ BIN      := bin
 PKGS     := ./...
 # Fuzz time per target in `make fuzz` (CI uses a short run).
 FUZZTIME ?= 10s
+# duckdb_arrow selects the Arrow event writer (internal/provider/
+# eventwriter_arrow.go); without it simdb writes through DuckDB's Appender.
+# Both store the same rows; `make test-appender` tests the other build.
+TAGS     ?= duckdb_arrow
+GOTAGS   := -tags '$(TAGS)'
 
-.PHONY: all build demo test test-short test-crash check fmt vet staticcheck sqlc-diff migrations-roundtrip generate fuzz bench clean
+.PHONY: all build demo test test-appender test-short test-crash check fmt vet staticcheck sqlc-diff migrations-roundtrip generate fuzz bench clean
 
 all: check test
 
 build:
-	$(GO) build -o $(BIN)/simdb ./cmd/simdb
-	$(GO) build -o $(BIN)/migrate ./cmd/migrate
+	$(GO) build $(GOTAGS) -o $(BIN)/simdb ./cmd/simdb
+	$(GO) build $(GOTAGS) -o $(BIN)/migrate ./cmd/migrate
 
 ## demo: generate a small run, ingest it into $(DB) through the provider, show it.
 demo: build
@@ -26,14 +31,19 @@ demo: build
 ## and gain nothing from -race, which slows each trial eightfold.
 TEST_PKGS = $$($(GO) list $(PKGS) | grep -v /internal/crashtest)
 test:
-	$(GO) test -race -count=1 $(TEST_PKGS)
+	$(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
+
+## test-appender: the packages that write events, built without the
+## duckdb_arrow tag (the Appender writer an importer gets by default).
+test-appender:
+	$(GO) test -count=1 . ./internal/provider/ ./internal/cli/
 
 test-short:
-	$(GO) test -short -count=1 $(TEST_PKGS)
+	$(GO) test $(GOTAGS) -short -count=1 $(TEST_PKGS)
 
 ## test-crash: SIGKILL trials of ingest and of a buffered provider writer.
 test-crash:
-	SIMDB_CRASH_TRIALS=$${SIMDB_CRASH_TRIALS:-20} $(GO) test -count=1 -run 'Crash' -timeout 30m ./internal/crashtest/
+	SIMDB_CRASH_TRIALS=$${SIMDB_CRASH_TRIALS:-20} $(GO) test $(GOTAGS) -count=1 -run 'Crash' -timeout 30m ./internal/crashtest/
 
 check: fmt vet staticcheck sqlc-diff migrations-roundtrip
 
@@ -42,9 +52,11 @@ fmt:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
+	$(GO) vet $(GOTAGS) $(PKGS)
 	$(GO) vet $(PKGS)
 
 staticcheck:
+	$(GO) tool staticcheck -tags '$(TAGS)' $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
 ## sqlc-diff: fails when internal/dbgen is stale (run `make generate`).
@@ -64,12 +76,12 @@ migrations-roundtrip:
 	$$tmp/migrate -db $$tmp/rt.duckdb status
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/event/
-	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME) ./internal/provider/
-	$(GO) test -run '^$$' -fuzz FuzzEventFilter -fuzztime $(FUZZTIME) ./internal/cli/
+	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME) ./internal/provider/
+	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzEventFilter -fuzztime $(FUZZTIME) ./internal/cli/
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 1x ./...
 
 clean:
 	rm -rf $(BIN) $(DB) $(DB).wal

@@ -119,6 +119,8 @@ type benchMachine struct {
 	GoVersion string `json:"go"`
 	DuckDB    string `json:"duckdb"`
 	OS        string `json:"os"`
+	// Writer is the event writer of this build (simdb.EventWriter).
+	Writer string `json:"writer"`
 }
 
 type benchResult struct {
@@ -685,7 +687,7 @@ type countingWriter struct{ n int64 }
 func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 func machineInfo(ctx context.Context) benchMachine {
-	m := benchMachine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	m := benchMachine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, Writer: simdb.EventWriter}
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -702,7 +704,7 @@ func machineInfo(ctx context.Context) benchMachine {
 }
 
 func printBench(out io.Writer, rep *benchReport) {
-	fmt.Fprintf(out, "machine: %s, %d cores, %s, %s, DuckDB %s\n", rep.Machine.CPU, rep.Machine.Cores, rep.Machine.OS, rep.Machine.GoVersion, rep.Machine.DuckDB)
+	fmt.Fprintf(out, "machine: %s, %d cores, %s, %s, DuckDB %s, %s event writer\n", rep.Machine.CPU, rep.Machine.Cores, rep.Machine.OS, rep.Machine.GoVersion, rep.Machine.DuckDB, rep.Machine.Writer)
 	fmt.Fprintf(out, "input:   %s (%d events)\n\n", rep.Input, rep.Events)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "measurement\tevents\tseconds\tevents/s\t")

@@ -3,22 +3,21 @@ package provider
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
-
-	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
-// This file is the one place that writes rows without sqlc, because both
-// writes here are bulk writes sqlc cannot express:
-//   - events go through DuckDB's Appender, where sqlc's one INSERT per row
-//     manages about 2,000 rows/s. eventColumns must list simulation_events'
-//     stored columns in table order (event_id is generated, migration
-//     00004); TestEventColumnsMatchSchema fails when a migration and this
-//     list drift apart.
+// This file and its two event writers are the one place that writes rows
+// without sqlc, because these are bulk writes sqlc cannot express:
+//   - events go in through one of DuckDB's bulk interfaces, where sqlc's one
+//     INSERT per row manages about 2,000 rows/s: Arrow record batches
+//     (eventwriter_arrow.go, built with the duckdb_arrow tag, which the
+//     Makefile sets) or the Appender (eventwriter_appender.go, any other
+//     build). Both write the same rows. eventColumns must list
+//     simulation_events' stored columns in table order (event_id is
+//     generated, migration 00004); TestEventColumnsMatchSchema fails when a
+//     migration and this list drift apart.
 //   - register values and a batch's summary counts (events per type, new
 //     agents) go in as multi-row upserts: one ON CONFLICT statement costs
 //     DuckDB about 1.3 ms whatever its size, so a statement per row (sqlc's
@@ -26,48 +25,11 @@ import (
 //     ~40 ms of per-type upserts to every group commit.
 
 // eventColumns are simulation_events' stored columns in the order
-// appendEvents supplies them. The Appender skips generated columns, so
-// event_id ('<simulation_id>:<seq>', computed when read) is not among them.
+// appendEvents supplies them. event_id ('<simulation_id>:<seq>', computed
+// when read) is generated, so not among them.
 var eventColumns = []string{
 	"simulation_id", "seq", "tick", "day", "event_timestamp", "event_type",
 	"details", "agent_id", "tx_id", "created_at", "agents", "tx_ids", "key_layout",
-}
-
-// appendEvents appends rows on conn, inside the caller's open transaction:
-// they become visible on commit and vanish on rollback. A failed Flush
-// fails the transaction (DuckDB may otherwise commit nothing and report
-// success).
-func appendEvents(ctx context.Context, conn *sql.Conn, simulationID string, rows []pendingEvent, createdAt time.Time) error {
-	return conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "simulation_events")
-		if err != nil {
-			return fmt.Errorf("open event appender: %w", err)
-		}
-		for i := range rows {
-			r := &rows[i]
-			ev := &r.ev
-			var agentID, txID any
-			if ev.HasAgentID {
-				agentID = ev.AgentID
-			}
-			if ev.HasTxID {
-				txID = ev.TxID
-			}
-			if err := app.AppendRow(simulationID, r.seq, r.tick, r.day, r.at, ev.Type,
-				string(ev.Details), agentID, txID, createdAt, ev.Agents, ev.TxIDs, ev.Layout); err != nil {
-				_ = app.Close()
-				return fmt.Errorf("append event seq %d (tick %d): %w", r.seq, r.tick, err)
-			}
-			if i%4096 == 4095 && ctx.Err() != nil {
-				_ = app.Close()
-				return ctx.Err()
-			}
-		}
-		if err := app.Close(); err != nil {
-			return fmt.Errorf("flush events: %w", err)
-		}
-		return nil
-	})
 }
 
 // registerRow is one row of agent_state_registers.
