@@ -530,53 +530,55 @@ func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilte
 // errStop ends a query early when the consumer stops iterating.
 var errStop = errors.New("stop")
 
-// queryEvents runs an eventSelect query and calls fn for each row.
-func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, fn func(StoredEvent) error) error {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
+// eventRow turns the values of one eventSelect row into a StoredEvent.
+// The row sources (eventread_sql.go, eventread_arrow.go) fill its fields
+// and call event; strings handed to it must be the row's own (not memory the
+// source reuses): the event keeps them.
+type eventRow struct {
+	seq, tick, day  int64
+	eventTimestamp  time.Time
+	createdAt       time.Time
+	eventType       string // may be reused by the source: interned here
+	details         string
+	agentID, txID   string
+	hasAgent, hasTx bool
+	agents, txIDs   string // to_json text of the lists
+	layout          int32
+	simulationID    string
+	idPrefix        string
+	types           map[string]string
+	arena           rowArena
+}
+
+func newEventRow(simulationID string) *eventRow {
+	return &eventRow{simulationID: simulationID, idPrefix: simulationID + ":", types: make(map[string]string)}
+}
+
+func (r *eventRow) event() StoredEvent {
+	ev := StoredEvent{
+		SimulationID: r.simulationID, Seq: r.seq, Tick: r.tick, Day: r.day,
+		EventTimestamp: r.eventTimestamp.UTC(), CreatedAt: r.createdAt.UTC(),
+		EventID: r.idPrefix + strconv.FormatInt(r.seq, 10),
+		Details: json.RawMessage(r.details),
+		layout:  r.layout,
 	}
-	defer rows.Close()
-	idPrefix := simulationID + ":"
 	// A run has a few dozen event types: share one string per type.
-	types := make(map[string]string)
-	var (
-		a         rowArena
-		eventType sql.RawBytes
-		details   string
-		agentID   sql.NullString
-		txID      sql.NullString
-		agents    string
-		txIDs     string
-	)
-	for rows.Next() {
-		ev := StoredEvent{SimulationID: simulationID}
-		if err := rows.Scan(&ev.Seq, &ev.Tick, &ev.Day, &ev.EventTimestamp,
-			&eventType, &details, &agentID, &txID, &ev.CreatedAt, &agents, &txIDs, &ev.layout); err != nil {
-			return err
-		}
-		t, ok := types[string(eventType)]
-		if !ok {
-			t = string(eventType)
-			types[t] = t
-		}
-		ev.EventType = t
-		ev.EventID = idPrefix + strconv.FormatInt(ev.Seq, 10)
-		ev.EventTimestamp, ev.CreatedAt = ev.EventTimestamp.UTC(), ev.CreatedAt.UTC()
-		ev.Details = json.RawMessage(details)
-		if agentID.Valid {
-			ev.AgentID = a.str(agentID.String)
-		}
-		if txID.Valid {
-			ev.TxID = a.str(txID.String)
-		}
-		ev.Agents, ev.TxIDs = a.strings(agents), a.strings(txIDs)
-		liftCommonFields(&ev, details, &a)
-		if err := fn(ev); err != nil {
-			return err
-		}
+	t, ok := r.types[r.eventType]
+	if !ok {
+		t = strings.Clone(r.eventType)
+		r.types[t] = t
 	}
-	return rows.Err()
+	ev.EventType = t
+	a := &r.arena
+	if r.hasAgent {
+		ev.AgentID = a.str(r.agentID)
+	}
+	if r.hasTx {
+		ev.TxID = a.str(r.txID)
+	}
+	ev.Agents, ev.TxIDs = a.strings(r.agents), a.strings(r.txIDs)
+	liftCommonFields(&ev, r.details, a)
+	return ev
 }
 
 // rowArena hands out the small values StoredEvents point to (the optional

@@ -1,0 +1,106 @@
+//go:build duckdb_arrow
+
+package provider
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// queryEvents runs an eventSelect query and calls fn for each row, reading
+// the rows as Arrow record batches (the build with the duckdb_arrow tag):
+// DuckDB converts each chunk to columns in C++, where database/sql would
+// convert every value to an interface and scan it back. The batches' memory
+// belongs to DuckDB and is freed with the next batch, so every string an
+// event keeps is copied out of it first.
+func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, fn func(StoredEvent) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return fmt.Errorf("arrow interface: %w", err)
+		}
+		reader, err := ar.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer reader.Release()
+		r := newEventRow(simulationID)
+		for reader.Next() {
+			if err := eachEventRow(reader.RecordBatch(), r, fn); err != nil {
+				return err
+			}
+		}
+		return reader.Err()
+	})
+}
+
+// stringColumn is what the event queries' VARCHAR columns arrive as.
+type stringColumn interface {
+	Value(int) string
+	IsNull(int) bool
+}
+
+// eachEventRow calls fn with every row of rec, a batch of eventSelect's
+// columns in order.
+func eachEventRow(rec arrow.RecordBatch, r *eventRow, fn func(StoredEvent) error) error {
+	if rec.NumCols() != 12 {
+		return fmt.Errorf("event query returned %d columns, want 12", rec.NumCols())
+	}
+	seq, ok0 := rec.Column(0).(*array.Int64)
+	tick, ok1 := rec.Column(1).(*array.Int64)
+	day, ok2 := rec.Column(2).(*array.Int64)
+	eventTS, ok3 := rec.Column(3).(*array.Timestamp)
+	eventType, ok4 := rec.Column(4).(stringColumn)
+	details, ok5 := rec.Column(5).(stringColumn)
+	agentID, ok6 := rec.Column(6).(stringColumn)
+	txID, ok7 := rec.Column(7).(stringColumn)
+	created, ok8 := rec.Column(8).(*array.Timestamp)
+	agents, ok9 := rec.Column(9).(stringColumn)
+	txIDs, ok10 := rec.Column(10).(stringColumn)
+	layout, ok11 := rec.Column(11).(*array.Int32)
+	if !(ok0 && ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9 && ok10 && ok11) {
+		return fmt.Errorf("event query returned unexpected Arrow types: %v", rec.Schema())
+	}
+	eventUnit := eventTS.DataType().(*arrow.TimestampType).Unit
+	createdUnit := created.DataType().(*arrow.TimestampType).Unit
+	// Most events name no transaction list: keep the common text shared.
+	list := func(col stringColumn, i int) string {
+		if v := col.Value(i); v != "[]" {
+			return strings.Clone(v)
+		}
+		return "[]"
+	}
+	for i := range int(rec.NumRows()) {
+		r.seq, r.tick, r.day, r.layout = seq.Value(i), tick.Value(i), day.Value(i), layout.Value(i)
+		r.eventTimestamp = eventTS.Value(i).ToTime(eventUnit)
+		r.createdAt = created.Value(i).ToTime(createdUnit)
+		r.eventType = eventType.Value(i) // interned (copied) by event()
+		r.details = strings.Clone(details.Value(i))
+		r.hasAgent = !agentID.IsNull(i)
+		r.agentID = ""
+		if r.hasAgent {
+			r.agentID = strings.Clone(agentID.Value(i))
+		}
+		r.hasTx = !txID.IsNull(i)
+		r.txID = ""
+		if r.hasTx {
+			r.txID = strings.Clone(txID.Value(i))
+		}
+		r.agents, r.txIDs = list(agents, i), list(txIDs, i)
+		if err := fn(r.event()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
