@@ -35,12 +35,14 @@ type benchFlags struct {
 	rowInsertSize int
 	keep          string
 	only          []string
+	queriesOn     string // database file whose run --sim the read side is measured on
+	sim           string
 }
 
 func newBenchCmd(e *env) *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
-		Use:   "bench [--input FILE] [--events N] [--format table|json]",
+		Use:   "bench [--input FILE] [--events N] [--format table|json] | bench --queries-on DB --sim ID",
 		Short: "Measure ingest speed against DuckDB's own loaders, in one process",
 		Long: `Measures, in one process and on the same events (the --input file, else a
 generated stream of --events events):
@@ -66,7 +68,10 @@ generated stream of --events events):
                     PersistTickEvents each tick: the relative slowdown
 
 and then the read side on the ingested database (page by tick, page by agent,
-event summary, full ordered stream) and its size per event.`,
+event summary, full ordered stream) and its size per event.
+
+--queries-on DB --sim ID measures only the read side, on run ID of an existing
+database (one built by 'simdb ingest', say), opened read-only.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(f.format, "table", "json"); err != nil {
@@ -75,7 +80,16 @@ event summary, full ordered stream) and its size per event.`,
 			if f.input == "" && f.events < 1000 {
 				return usagef("--events must be at least 1000")
 			}
-			rep, err := runBench(e.ctx, f, e.stderr)
+			if (f.queriesOn == "") != (f.sim == "") {
+				return usagef("--queries-on and --sim go together")
+			}
+			var rep *benchReport
+			var err error
+			if f.queriesOn != "" {
+				rep, err = benchExisting(e.ctx, f.queriesOn, f.sim)
+			} else {
+				rep, err = runBench(e.ctx, f, e.stderr)
+			}
 			if err != nil {
 				return err
 			}
@@ -94,6 +108,8 @@ event summary, full ordered stream) and its size per event.`,
 	fl.DurationVar(&f.overheadSpan, "overhead-span", 10*time.Second, "how long the caller-overhead producer runs alone")
 	fl.IntVar(&f.rowInsertSize, "row-insert-sample", 20_000, "events in the row-insert sample")
 	fl.StringVar(&f.keep, "keep", "", "keep the ingested database at this path (for inspection)")
+	fl.StringVar(&f.queriesOn, "queries-on", "", "measure only the read side, on this existing database (with --sim)")
+	fl.StringVar(&f.sim, "sim", "", "the run --queries-on measures")
 	fl.StringSliceVar(&f.only, "only", nil, "run only these steps (ingest, duckdb-read-json, duckdb-insert-floor, provider, appender-bare, row-insert, caller-overhead, queries); ingest always runs")
 	return cmd
 }
@@ -254,7 +270,7 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 
 	if want("queries") {
 		say("queries on the ingested database")
-		if rep.Queries, err = benchQueries(ctx, dbPath, rep.Events); err != nil {
+		if rep.Queries, err = benchQueries(ctx, dbPath, benchSim, rep.Events); err != nil {
 			return nil, fmt.Errorf("queries: %w", err)
 		}
 	}
@@ -583,12 +599,38 @@ func benchCallerOverhead(ctx context.Context, dbPath string, config json.RawMess
 }
 
 // benchQueries times the read side on the ingested database.
-func benchQueries(ctx context.Context, dbPath string, events int64) ([]benchQuery, error) {
+// benchExisting measures the read side on run sim of the database at path.
+func benchExisting(ctx context.Context, path, sim string) (*benchReport, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	rep := &benchReport{Machine: machineInfo(ctx), Input: path, Ratios: map[string]float64{}}
+	store, err := simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	sum, err := store.GetSimulationSummary(ctx, sim)
+	store.Close()
+	if err != nil {
+		return nil, err
+	}
+	rep.Events = sum.EventCount
+	if rep.Queries, err = benchQueries(ctx, path, sim, rep.Events); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(path); err == nil && rep.Events > 0 {
+		rep.DBBytesPerEvent = float64(st.Size()) / float64(rep.Events)
+	}
+	return rep, nil
+}
+
+func benchQueries(ctx context.Context, dbPath, sim string, events int64) ([]benchQuery, error) {
 	store, err := simdb.Open(ctx, dbPath, simdb.Options{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer store.Close()
+	benchSim := sim
 	sum, err := store.GetEventSummary(ctx, benchSim)
 	if err != nil {
 		return nil, err
@@ -706,13 +748,15 @@ func machineInfo(ctx context.Context) benchMachine {
 func printBench(out io.Writer, rep *benchReport) {
 	fmt.Fprintf(out, "machine: %s, %d cores, %s, %s, DuckDB %s, %s event writer\n", rep.Machine.CPU, rep.Machine.Cores, rep.Machine.OS, rep.Machine.GoVersion, rep.Machine.DuckDB, rep.Machine.Writer)
 	fmt.Fprintf(out, "input:   %s (%d events)\n\n", rep.Input, rep.Events)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measurement\tevents\tseconds\tevents/s\t")
-	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.0f\t\n", r.Name, r.Events, r.Seconds, r.EventsPerSec)
+	if len(rep.Results) > 0 {
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "measurement\tevents\tseconds\tevents/s\t")
+		for _, r := range rep.Results {
+			fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.0f\t\n", r.Name, r.Events, r.Seconds, r.EventsPerSec)
+		}
+		tw.Flush()
+		fmt.Fprintln(out)
 	}
-	tw.Flush()
-	fmt.Fprintln(out)
 	keys := make([]string, 0, len(rep.Ratios))
 	for k := range rep.Ratios {
 		keys = append(keys, k)
@@ -725,7 +769,7 @@ func printBench(out io.Writer, rep *benchReport) {
 		fmt.Fprintf(out, "%-28s %8.2f%%  (engine pace %.0f µs/event)\n", "caller_overhead_pct", *p, rep.EnginePaceMicros)
 	}
 	fmt.Fprintln(out)
-	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "query\truns\tp50 ms\tp95 ms\tevents/s\t")
 	for _, q := range rep.Queries {
 		rate := ""
@@ -735,5 +779,9 @@ func printBench(out io.Writer, rep *benchReport) {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t\n", q.Name, q.Runs, q.P50ms, q.P95ms, rate)
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "\ndatabase %.1f bytes/event; gzip JSONL %.1f bytes/event\n", rep.DBBytesPerEvent, rep.GzipBytesPerEvent)
+	fmt.Fprintf(out, "\ndatabase %.1f bytes/event", rep.DBBytesPerEvent)
+	if rep.GzipBytesPerEvent > 0 {
+		fmt.Fprintf(out, "; gzip JSONL %.1f bytes/event", rep.GzipBytesPerEvent)
+	}
+	fmt.Fprintln(out)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -39,7 +40,8 @@ func TestBenchReportsEveryStep(t *testing.T) {
 		return rep
 	}
 
-	rep := decode(mustCLI(t, "bench", "--events", "3000", "--format", "json",
+	kept := filepath.Join(t.TempDir(), "kept.duckdb")
+	rep := decode(mustCLI(t, "bench", "--events", "3000", "--format", "json", "--keep", kept,
 		"--row-insert-sample", "500", "--overhead-span", "100ms", "--engine-pace", "20us"))
 	if rep.Events < 3000 || rep.Machine.Cores < 1 || !strings.HasPrefix(rep.Machine.DuckDB, "v") {
 		t.Errorf("events %d, machine %+v", rep.Events, rep.Machine)
@@ -76,6 +78,13 @@ func TestBenchReportsEveryStep(t *testing.T) {
 	if rep.DBBytesPerEvent <= 0 {
 		t.Errorf("db_bytes_per_event %v", rep.DBBytesPerEvent)
 	}
+
+	// The read side alone, on the database the first run kept.
+	reads := decode(mustCLI(t, "bench", "--queries-on", kept, "--sim", "bench", "--format", "json"))
+	if reads.Events != rep.Events || len(reads.Queries) != 4 || len(reads.Results) != 0 || reads.CallerOverheadPct != nil {
+		t.Errorf("--queries-on: %d events (want %d), %d queries, results %+v", reads.Events, rep.Events, len(reads.Queries), reads.Results)
+	}
+	wantUsage(t, cli(t, "bench", "--queries-on", kept), "--queries-on and --sim go together")
 
 	only := decode(mustCLI(t, "bench", "--events", "2000", "--format", "json", "--only", "ingest"))
 	if len(only.Results) != 1 || only.Results[0].Name != "ingest" || only.CallerOverheadPct != nil || len(only.Queries) != 0 {
