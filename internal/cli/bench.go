@@ -408,16 +408,11 @@ func benchReadJSON(ctx context.Context, dbPath, input string) (time.Duration, er
 // them into a fresh simulation_events plus the CHECKPOINT that writes them
 // out — no Go code, no parsing, DuckDB's own parallel insert.
 func benchInsertFloor(ctx context.Context, dbPath, src string) (time.Duration, error) {
-	store, err := simdb.Open(ctx, dbPath, simdb.Options{})
+	conn, done, err := openBenchConn(ctx, dbPath)
 	if err != nil {
 		return 0, err
 	}
-	defer store.Close()
-	conn, err := store.DB().Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
+	defer done()
 	for _, q := range []string{
 		`ATTACH ` + sqlString(src) + ` AS floor_src (READ_ONLY)`,
 		`CREATE TEMP TABLE floor_rows AS SELECT * EXCLUDE (event_id) FROM floor_src.simulation_events`,
@@ -485,17 +480,26 @@ func bareRows(lines [][]byte) ([][]driver.Value, error) {
 	return rows, nil
 }
 
-func benchAppender(ctx context.Context, dbPath string, rows [][]driver.Value) (time.Duration, error) {
+// openBenchConn opens a fresh simdb database at dbPath (migrated, as the
+// provider opens it) and one connection to it; done closes both.
+func openBenchConn(ctx context.Context, dbPath string) (conn *sql.Conn, done func(), err error) {
 	store, err := simdb.Open(ctx, dbPath, simdb.Options{})
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	defer store.Close()
-	conn, err := store.DB().Conn(ctx)
+	if conn, err = store.DB().Conn(ctx); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return conn, func() { conn.Close(); store.Close() }, nil
+}
+
+func benchAppender(ctx context.Context, dbPath string, rows [][]driver.Value) (time.Duration, error) {
+	conn, done, err := openBenchConn(ctx, dbPath)
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close()
+	defer done()
 	start := time.Now()
 	err = conn.Raw(func(dc any) error {
 		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "simulation_events")

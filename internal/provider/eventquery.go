@@ -339,13 +339,7 @@ func (s *Store) scanWindows(ctx context.Context, simulationID string, f EventFil
 	need := limit
 	for window := first; lo < hi && (limit <= 0 || need > 0); window = min(2*window, last) {
 		var from, to int64
-		if desc {
-			from, to = max(lo, hi-window), hi
-			hi = from
-		} else {
-			from, to = lo, min(hi, lo+window)
-			lo = to
-		}
+		from, to, lo, hi = nextWindow(lo, hi, window, desc)
 		args[len(args)-2], args[len(args)-1] = from, to
 		wq := q
 		if limit > 0 {
@@ -363,6 +357,18 @@ func (s *Store) scanWindows(ctx context.Context, simulationID string, f EventFil
 		}
 	}
 	return nil
+}
+
+// nextWindow takes the next window of at most size seq values from the
+// range [lo, hi) still to read — its start when ascending, its end when
+// descending — and returns the window [from, to) and the range left.
+func nextWindow(lo, hi, size int64, desc bool) (from, to, restLo, restHi int64) {
+	if desc {
+		from = max(lo, hi-size)
+		return from, hi, lo, from
+	}
+	to = min(hi, lo+size)
+	return lo, to, to, hi
 }
 
 // windowQuery returns the event query of f over one seq window — its last
@@ -438,13 +444,7 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 				return
 			}
 			var from, to int64
-			if desc {
-				from, to = max(lo, hi-streamWindow), hi
-				hi = from
-			} else {
-				from, to = lo, min(hi, lo+streamWindow)
-				lo = to
-			}
+			from, to, lo, hi = nextWindow(lo, hi, streamWindow, desc)
 			w := &window{done: make(chan struct{}), events: make([]StoredEvent, 0, to-from)}
 
 			wargs := append(args[:len(args)-2:len(args)-2], from, to)

@@ -194,8 +194,8 @@ func (s *Store) flushLoop() {
 	}
 }
 
-// writeTx runs fn in one transaction on a dedicated connection (the
-// Appender must use the transaction's connection), holding the write lock.
+// writeTx runs fn in one transaction on a dedicated connection (the event
+// writer must use the transaction's connection), holding the write lock.
 // A failed statement fails the transaction: DuckDB aborts it but would still
 // report a later Commit as successful.
 func (s *Store) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) (err error) {
