@@ -164,3 +164,43 @@ func TestClosedStore(t *testing.T) {
 		t.Errorf("PersistSimulationComplete after Close: %v", err)
 	}
 }
+
+// A file is opened once per process: a second handle would be a second
+// DuckDB instance writing the same file (DuckDB's own lock belongs to the
+// process, so it would not stop it). The second Open fails with ErrLocked
+// naming this process, readers can share the file with each other, and the
+// file opens again once the first handle is closed.
+func TestOpenTwiceInOneProcessIsRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "once.duckdb")
+	first, err := simdb.Open(ctx, path, simdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []simdb.Options{{}, {ReadOnly: true}} {
+		second, err := simdb.Open(ctx, path, opts)
+		var le *simdb.LockedError
+		if !errors.Is(err, simdb.ErrLocked) || !errors.As(err, &le) || !le.InProcess || !strings.Contains(err.Error(), "already open in this process") {
+			if second != nil {
+				second.Close()
+			}
+			t.Fatalf("second Open %+v while a writer is open: err = %v", opts, err)
+		}
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1.Close()
+	r2, err := simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("two readers in one process: %v", err)
+	}
+	defer r2.Close()
+	if _, err := simdb.Open(ctx, path, simdb.Options{}); !errors.Is(err, simdb.ErrLocked) {
+		t.Fatalf("writer Open while readers are open: err = %v", err)
+	}
+}

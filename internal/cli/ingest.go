@@ -28,6 +28,7 @@ type ingestFlags struct {
 	ticksPerDay int64
 	iteration   int32
 	resume      bool
+	flushEvents int
 }
 
 func newIngestCmd(e *env) *cobra.Command {
@@ -62,6 +63,7 @@ stored run (a different config is refused, not appended to).`,
 	fl.Int32Var(&f.iteration, "iteration", 0, "iteration within --experiment-run")
 	fl.StringVar(&f.metrics, "metrics", "", "JSON file with the run's final metrics")
 	fl.BoolVar(&f.resume, "resume", false, "continue a running simulation after its last stored tick")
+	fl.IntVar(&f.flushEvents, "flush-events", 0, "events per commit group (default 50000); smaller groups hold less memory and ingest more slowly (BENCHMARKS.md)")
 	return cmd
 }
 
@@ -74,6 +76,9 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	}
 	if f.iteration != 0 && f.experimentRun == "" {
 		return usagef("--iteration needs --experiment-run")
+	}
+	if f.flushEvents < 0 {
+		return usagef("--flush-events must not be negative, got %d", f.flushEvents)
 	}
 	if f.ticksPerDay < 0 {
 		return usagef("--ticks-per-day must be positive, got %d", f.ticksPerDay)
@@ -106,7 +111,7 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 		return fmt.Errorf("%s: %w", input, err)
 	}
 
-	store, err := e.openWrite(simdb.Options{})
+	store, err := e.openWrite(simdb.Options{FlushEvents: f.flushEvents})
 	if err != nil {
 		return err
 	}

@@ -962,3 +962,21 @@ func TestIngestResumeChecksTheRun(t *testing.T) {
 		t.Fatalf("%d events after the matching resume, want %d", len(got), len(src))
 	}
 }
+
+// --flush-events changes how many commit groups an ingest takes, never what
+// it stores: small groups give the same run as the default, and a negative
+// size is a usage error.
+func TestIngestFlushEvents(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "f.duckdb")
+	stream, config := genStream(t, dir, "s", genSpec{agents: 4, days: 2, ticksPerDay: 10, eventsPerTick: 30, seed: 5})
+	mustCLI(t, "--db", db, "ingest", "--config", config, "--sim", "big", stream)
+	mustCLI(t, "--db", db, "ingest", "--config", config, "--sim", "small", "--flush-events", "50", stream)
+	if r := cli(t, "--db", db, "diff", "big", "small"); r.code != exitOK || !strings.Contains(r.stdout, "identical") {
+		t.Fatalf("runs ingested with different group sizes differ:\n%s", r)
+	}
+	if big, small := allEvents(t, db, "big"), allEvents(t, db, "small"); len(big) < 500 || len(big) != len(small) {
+		t.Fatalf("%d and %d events stored", len(big), len(small))
+	}
+	wantUsage(t, cli(t, "--db", db, "ingest", "--config", config, "--sim", "neg", "--flush-events", "-1", stream), "--flush-events must not be negative")
+}

@@ -8,10 +8,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"database/sql/driver"
 
@@ -28,9 +31,15 @@ var ErrLocked = errors.New("database file is locked by another process")
 type LockedError struct {
 	Path string
 	PID  int // 0 when DuckDB did not name it
+	// InProcess is set when this process already has the file open.
+	InProcess bool
 }
 
 func (e *LockedError) Error() string {
+	if e.InProcess {
+		return fmt.Sprintf("database %s is already open in this process: open it once and share the handle "+
+			"(a Store is safe for concurrent use); two handles would be two DuckDB instances writing one file", e.Path)
+	}
 	holder := "another process"
 	if e.PID > 0 {
 		holder = "process " + strconv.Itoa(e.PID)
@@ -116,12 +125,67 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	if err != nil {
 		return nil, explain(path, err)
 	}
-	db := sql.OpenDB(connector)
+	c := &fileConnector{Connector: connector}
+	db := sql.OpenDB(c)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, explain(path, err)
 	}
+	if !inMemory {
+		if c.hold, err = holdFile(path, opts.ReadOnly); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
+}
+
+// fileConnector is the DuckDB connector plus the file handle that marks the
+// database as open in this process; database/sql closes both with the DB.
+type fileConnector struct {
+	*duckdb.Connector
+	hold io.Closer // nil for an in-memory database
+}
+
+func (c *fileConnector) Close() error {
+	err := c.Connector.Close()
+	if c.hold != nil {
+		if cerr := c.hold.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// holdFile marks path as open in this process, exclusively for a writer,
+// shared for readers, and fails with a *LockedError (InProcess) when that
+// conflicts with a handle this process already holds.
+//
+// DuckDB's own lock on the file is a POSIX record lock, which belongs to the
+// whole process: it keeps other processes out but lets a second in-process
+// instance attach the same file, and two instances writing one file corrupt
+// it. (A file opened as DuckDB's main database goes through the driver's
+// instance cache, which shares one instance; an attached file does not.)
+// flock locks belong to the open file, so a second handle in the same
+// process conflicts, and on Linux they are independent of DuckDB's POSIX
+// lock.
+func holdFile(path string, readOnly bool) (io.Closer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	how := syscall.LOCK_EX
+	if readOnly {
+		how = syscall.LOCK_SH
+	}
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, &LockedError{Path: path, PID: os.Getpid(), InProcess: true}
+		}
+		return nil, fmt.Errorf("open database %s: lock: %w", path, err)
+	}
+	return f, nil
 }
 
 // quote returns s as an SQL string literal.

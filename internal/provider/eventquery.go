@@ -228,7 +228,7 @@ func (f EventFilter) orderBy() string {
 //
 // The two lists come back as JSON text (to_json): scanning a DuckDB LIST
 // through database/sql costs an []any and two allocations per element,
-// while the text is one string that listFromJSON slices without copying.
+// while the text is one string that rowArena.strings slices without copying.
 const eventSelect = `SELECT seq, tick, day, event_timestamp, event_type,
  details, agent_id, tx_id, created_at, CAST(to_json(agents) AS VARCHAR), CAST(to_json(tx_ids) AS VARCHAR), key_layout
  FROM simulation_events WHERE `
@@ -422,7 +422,6 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	type window struct {
 		events []StoredEvent
 		err    error
@@ -430,11 +429,20 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 	}
 	slots := make(chan struct{}, streamAhead)
 	order := make(chan *window, streamAhead)
-	var readers sync.WaitGroup
-	defer readers.Wait()
+	// Every goroutine started here — the dispatcher and each reader — is
+	// counted before it starts; on return the reads still running are
+	// cancelled first, then waited for, so stopping early costs no more
+	// than the queries' cancellation.
+	var running sync.WaitGroup
+	defer func() {
+		cancel()
+		running.Wait()
+	}()
 	// The dispatcher starts a reader per window, in order, while a slot is
 	// free; the consumer frees a window's slot once it has yielded it.
+	running.Add(1)
 	go func() {
+		defer running.Done()
 		defer close(order)
 		desc := f.Sort == SortTickDesc
 		for lo < hi {
@@ -448,9 +456,9 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 			w := &window{done: make(chan struct{}), events: make([]StoredEvent, 0, to-from)}
 
 			wargs := append(args[:len(args)-2:len(args)-2], from, to)
-			readers.Add(1)
+			running.Add(1)
 			go func() {
-				defer readers.Done()
+				defer running.Done()
 				defer close(w.done)
 				w.err = s.queryEvents(ctx, simulationID, q, wargs, func(ev StoredEvent) error {
 					w.events = append(w.events, ev)
@@ -532,13 +540,14 @@ var errStop = errors.New("stop")
 
 // eventRow turns the values of one eventSelect row into a StoredEvent.
 // The row sources (eventread_sql.go, eventread_arrow.go) fill its fields
-// and call event; strings handed to it must be the row's own (not memory the
-// source reuses): the event keeps them.
+// and call event. eventType, details and agentID may point into memory the
+// source reuses: event copies or interns what it keeps of them. txID, agents
+// and txIDs must be the row's own: the event keeps substrings of them.
 type eventRow struct {
 	seq, tick, day  int64
 	eventTimestamp  time.Time
 	createdAt       time.Time
-	eventType       string // may be reused by the source: interned here
+	eventType       string
 	details         string
 	agentID, txID   string
 	hasAgent, hasTx bool
@@ -546,12 +555,26 @@ type eventRow struct {
 	layout          int32
 	simulationID    string
 	idPrefix        string
-	types           map[string]string
-	arena           rowArena
+	// types and names intern event types and agent ids (a run has a few
+	// dozen of each), so events share them and hold nothing of the text
+	// they were read from.
+	types, names map[string]string
+	arena        rowArena
 }
 
 func newEventRow(simulationID string) *eventRow {
-	return &eventRow{simulationID: simulationID, idPrefix: simulationID + ":", types: make(map[string]string)}
+	return &eventRow{simulationID: simulationID, idPrefix: simulationID + ":",
+		types: make(map[string]string), names: make(map[string]string)}
+}
+
+// intern returns the shared copy of s from m, adding a copy when new.
+func intern(m map[string]string, s string) string {
+	v, ok := m[s]
+	if !ok {
+		v = strings.Clone(s)
+		m[v] = v
+	}
+	return v
 }
 
 func (r *eventRow) event() StoredEvent {
@@ -562,30 +585,28 @@ func (r *eventRow) event() StoredEvent {
 		Details: json.RawMessage(r.details),
 		layout:  r.layout,
 	}
-	// A run has a few dozen event types: share one string per type.
-	t, ok := r.types[r.eventType]
-	if !ok {
-		t = strings.Clone(r.eventType)
-		r.types[t] = t
-	}
-	ev.EventType = t
+	ev.EventType = intern(r.types, r.eventType)
 	a := &r.arena
 	if r.hasAgent {
-		ev.AgentID = a.str(r.agentID)
+		ev.AgentID = a.str(intern(r.names, r.agentID))
 	}
 	if r.hasTx {
 		ev.TxID = a.str(r.txID)
 	}
 	ev.Agents, ev.TxIDs = a.strings(r.agents), a.strings(r.txIDs)
-	liftCommonFields(&ev, r.details, a)
+	r.liftCommonFields(&ev)
 	return ev
 }
 
 // rowArena hands out the small values StoredEvents point to (the optional
 // strings and integers, the agent and transaction lists) from blocks shared
 // by many events: allocating each separately made a full stream read spend
-// most of its time in the allocator and the GC. An event kept by the caller
-// keeps at most its blocks (a few KB) alive.
+// most of its time in the allocator and the GC. The cost: an event the
+// caller keeps keeps its blocks alive, and with them the participant lists'
+// text of up to a few hundred neighbouring events (tens of KB); agent ids
+// and types are interned, and no block points into any event's details,
+// so a consumer that keeps a sparse subset of a long stream does not keep
+// the stream's details.
 type rowArena struct {
 	strs  []string
 	ints  []int64
@@ -610,8 +631,9 @@ func (a *rowArena) int(v int64) *int64 {
 	return &a.ints[len(a.ints)-1]
 }
 
-// strings returns the strings of a to_json list, never nil. The result's
-// capacity is its length, so a caller's append cannot reach its neighbours.
+// strings returns the strings of a to_json list, never nil, as substrings
+// of arr. The result's capacity is its length, so a caller's append cannot
+// reach its neighbours.
 func (a *rowArena) strings(arr string) []string {
 	if cap(a.lists)-len(a.lists) < 64 {
 		a.lists = make([]string, 0, arenaBlock)
@@ -622,17 +644,18 @@ func (a *rowArena) strings(arr string) []string {
 }
 
 // liftCommonFields fills Sender, Receiver, Amount, Deadline and Priority
-// from details (ev.Details as a string), whatever the engine named them.
-func liftCommonFields(ev *StoredEvent, details string, a *rowArena) {
-	event.MembersText(details, func(key string, raw string, kind event.Kind) {
+// from the row's details, whatever the engine named them.
+func (r *eventRow) liftCommonFields(ev *StoredEvent) {
+	a := &r.arena
+	event.MembersText(r.details, func(key string, raw string, kind event.Kind) {
 		switch key {
 		case "sender_id", "sender":
 			if s, ok := event.StringText(raw); ok && ev.Sender == nil {
-				ev.Sender = a.str(s)
+				ev.Sender = a.str(intern(r.names, s))
 			}
 		case "receiver_id", "receiver":
 			if s, ok := event.StringText(raw); ok && ev.Receiver == nil {
-				ev.Receiver = a.str(s)
+				ev.Receiver = a.str(intern(r.names, s))
 			}
 		case "amount":
 			ev.Amount = a.intOf(raw, kind)

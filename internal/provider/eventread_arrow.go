@@ -74,7 +74,7 @@ func eachEventRow(rec arrow.RecordBatch, r *eventRow, fn func(StoredEvent) error
 	}
 	eventUnit := eventTS.DataType().(*arrow.TimestampType).Unit
 	createdUnit := created.DataType().(*arrow.TimestampType).Unit
-	// Most events name no transaction list: keep the common text shared.
+	// Many events name no transaction (or agent): share the common text.
 	list := func(col stringColumn, i int) string {
 		if v := col.Value(i); v != "[]" {
 			return strings.Clone(v)
@@ -85,19 +85,16 @@ func eachEventRow(rec arrow.RecordBatch, r *eventRow, fn func(StoredEvent) error
 		r.seq, r.tick, r.day, r.layout = seq.Value(i), tick.Value(i), day.Value(i), layout.Value(i)
 		r.eventTimestamp = eventTS.Value(i).ToTime(eventUnit)
 		r.createdAt = created.Value(i).ToTime(createdUnit)
-		r.eventType = eventType.Value(i) // interned (copied) by event()
-		r.details = strings.Clone(details.Value(i))
-		r.hasAgent = !agentID.IsNull(i)
-		r.agentID = ""
-		if r.hasAgent {
-			r.agentID = strings.Clone(agentID.Value(i))
-		}
-		r.hasTx = !txID.IsNull(i)
-		r.txID = ""
+		// Borrowed from the batch: event() copies or interns what it keeps.
+		r.eventType, r.details = eventType.Value(i), details.Value(i)
+		r.hasAgent, r.agentID = !agentID.IsNull(i), agentID.Value(i)
+		// Kept by the event: copied out of the batch.
+		r.agents = list(agents, i)
+		r.hasTx, r.txID = !txID.IsNull(i), ""
 		if r.hasTx {
 			r.txID = strings.Clone(txID.Value(i))
 		}
-		r.agents, r.txIDs = list(agents, i), list(txIDs, i)
+		r.txIDs = list(txIDs, i)
 		if err := fn(r.event()); err != nil {
 			return err
 		}

@@ -44,7 +44,9 @@ type Store struct {
 // opts.NoAutoMigrate or opts.ReadOnly is set; then a schema behind this
 // binary is an error wrapping migrate.ErrSchemaBehind. A schema newer than
 // the binary is always an error (migrate.ErrSchemaAhead), never downgraded.
-// A file another process holds fails with a *duckfile.LockedError.
+// A file another process holds fails with a *duckfile.LockedError, and so
+// does a file this process already has open (InProcess set): open a file
+// once and share the Store.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.FlushEvents <= 0 {
 		opts.FlushEvents = defaultFlushEvents
