@@ -70,9 +70,11 @@ type Options struct {
 // groups once they fill one, and only the remainder goes through the WAL to
 // be compressed again at the next checkpoint; with simdb's commit groups of
 // up to 50,000 events, DuckDB's default meant every event took the second
-// path. Measured on the medium stream in groups of 50,000: 40 % less write
-// time and a 20 % smaller file (BENCHMARKS.md). Smaller row groups also give
-// tick filters finer zone maps. Files stay ordinary DuckDB files: any client
+// path. Measured writing the medium stream's rows three times over in
+// 50,000-row transactions: 1.9–2.0 s and a 74 MB file with the default,
+// 1.2–1.5 s and 51–60 MB with 8k–32k-row groups (BENCHMARKS.md has these
+// and the 1M ingest by row group size). Smaller row groups also give tick
+// filters finer zone maps. Files stay ordinary DuckDB files: any client
 // reads them, whatever row group size it writes with.
 const RowGroupSize = 32768
 
@@ -87,7 +89,9 @@ const Catalog = "simdb"
 // in-memory instance, and made every connection's default catalog: the row
 // group size is an ATTACH option DuckDB does not store in the file, so it has
 // to be given each time the file is opened. Temporary files (spills) go to
-// path + ".tmp", where DuckDB puts them for a main database file.
+// path + ".tmp", where DuckDB puts them for a main database file. A file
+// this process already has open gives a *LockedError with InProcess set
+// (see holdFile), unless both handles are read-only.
 func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	var params []string
 	if opts.Threads > 0 {
