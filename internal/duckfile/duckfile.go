@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -123,6 +125,11 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 			return err
 		}
 	}
+	if !inMemory && !opts.ReadOnly {
+		if err := createIfMissing(path); err != nil {
+			return nil, explain(path, err)
+		}
+	}
 	connector, err := duckdb.NewConnector(dsn, init)
 	if err != nil {
 		return nil, explain(path, err)
@@ -140,6 +147,44 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// createIfMissing puts a valid, empty DuckDB database at path when nothing is
+// there, so that path never holds a half-created file: DuckDB creates a
+// database by creating the file and then writing its headers, and a process
+// killed in between leaves a file no DuckDB client opens again ("not a
+// valid DuckDB database file"). Here the database is created under a
+// temporary name beside path and linked into place only once complete; a
+// kill leaves at most the temporary file (PATH.creating-PID), never a broken
+// PATH. When another process creates path first, its database is kept.
+func createIfMissing(path string) error {
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil // there already (or unreadable: ATTACH will say why)
+	}
+	tmp := path + ".creating-" + strconv.Itoa(os.Getpid())
+	removeDB := func(p string) { _ = os.Remove(p); _ = os.Remove(p + ".wal") }
+	removeDB(tmp) // left by an earlier process with this pid
+	defer removeDB(tmp)
+	connector, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(connector)
+	_, err = db.Exec("ATTACH " + quote(tmp) + " AS simdb_new; DETACH simdb_new")
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	// A hard link never replaces a file another process put at path
+	// meanwhile; where links are unsupported, rename (which would).
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		if rerr := os.Rename(tmp, path); rerr != nil {
+			return fmt.Errorf("create %s: %w", path, rerr)
+		}
+	}
+	return nil
 }
 
 // fileConnector is the DuckDB connector plus the file handle that marks the
