@@ -63,7 +63,7 @@ func (duckdbQuerier) GetLatestVersion(table string) string {
 // TableExists lets goose ask DuckDB's catalog instead of probing with a
 // failing query.
 func (duckdbQuerier) TableExists(table string) string {
-	return fmt.Sprintf(`SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = '%s'`, table)
+	return fmt.Sprintf(`SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = '%s' AND database_name = current_database()`, table)
 }
 
 // Migrator runs migrations from one fs.FS against one database.
@@ -135,7 +135,21 @@ func (m *Migrator) Reset(ctx context.Context) ([]*Result, error) { return m.p.Do
 func (m *Migrator) Status(ctx context.Context) ([]*Status, error) { return m.p.Status(ctx) }
 
 // Version returns the version the database is at (0 before any migration).
-func (m *Migrator) Version(ctx context.Context) (int64, error) { return m.p.GetDBVersion(ctx) }
+//
+// A database without the version table is at version 0 and is not changed:
+// goose would create the table, which fails on a read-only database (an
+// empty file, say, from a process killed before its first migration) and
+// should not happen on a mere look.
+func (m *Migrator) Version(ctx context.Context) (int64, error) {
+	var exists bool
+	if err := m.db.QueryRowContext(ctx, duckdbQuerier{}.TableExists(VersionTable)).Scan(&exists); err != nil {
+		return 0, err
+	}
+	if !exists {
+		return 0, nil
+	}
+	return m.p.GetDBVersion(ctx)
+}
 
 // Target returns the newest migration version this binary carries.
 func (m *Migrator) Target() int64 {

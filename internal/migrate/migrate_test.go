@@ -145,3 +145,39 @@ func TestCheckRefusesNewerSchema(t *testing.T) {
 		t.Fatalf("check = %v", err)
 	}
 }
+
+// A valid DuckDB file without the version table (a process killed after
+// creating the file, before its first migration) is at version 0: Check
+// says the schema is behind, even on a read-only handle, and writes
+// nothing — it does not create goose's version table.
+func TestCheckOnAnEmptyReadOnlyDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "empty.duckdb")
+	w, err := duckfile.Open(ctx, path, duckfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := duckfile.Open(ctx, path, duckfile.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m, err := migrate.New(r, db.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := m.Version(ctx); err != nil || v != 0 {
+		t.Fatalf("Version = %d, %v; want 0", v, err)
+	}
+	err = m.Check(ctx)
+	if !errors.Is(err, migrate.ErrSchemaBehind) || !strings.Contains(err.Error(), "version 0") {
+		t.Fatalf("Check = %v, want ErrSchemaBehind at version 0", err)
+	}
+	var tables int
+	if err := r.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("%d tables in the database after Check (%v), want none", tables, err)
+	}
+}
