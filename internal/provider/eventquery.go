@@ -454,7 +454,6 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 			var from, to int64
 			from, to, lo, hi = nextWindow(lo, hi, streamWindow, desc)
 			w := &window{done: make(chan struct{}), events: make([]StoredEvent, 0, to-from)}
-
 			wargs := append(args[:len(args)-2:len(args)-2], from, to)
 			running.Add(1)
 			go func() {
