@@ -270,8 +270,12 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 
 	if want("queries") {
 		say("queries on the ingested database")
-		if rep.Queries, err = benchQueries(ctx, dbPath, benchSim, rep.Events); err != nil {
+		var n int64
+		if rep.Queries, n, err = benchQueries(ctx, dbPath, benchSim); err != nil {
 			return nil, fmt.Errorf("queries: %w", err)
+		}
+		if n != rep.Events {
+			return nil, fmt.Errorf("queries: the run holds %d events, ingest stored %d", n, rep.Events)
 		}
 	}
 	if st, err := os.Stat(dbPath); err == nil {
@@ -609,17 +613,8 @@ func benchExisting(ctx context.Context, path, sim string) (*benchReport, error) 
 		return nil, err
 	}
 	rep := &benchReport{Machine: machineInfo(ctx), Input: path, Ratios: map[string]float64{}}
-	store, err := simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	sum, err := store.GetSimulationSummary(ctx, sim)
-	store.Close()
-	if err != nil {
-		return nil, err
-	}
-	rep.Events = sum.EventCount
-	if rep.Queries, err = benchQueries(ctx, path, sim, rep.Events); err != nil {
+	var err error
+	if rep.Queries, rep.Events, err = benchQueries(ctx, path, sim); err != nil {
 		return nil, err
 	}
 	if st, err := os.Stat(path); err == nil && rep.Events > 0 {
@@ -628,17 +623,17 @@ func benchExisting(ctx context.Context, path, sim string) (*benchReport, error) 
 	return rep, nil
 }
 
-func benchQueries(ctx context.Context, dbPath, sim string, events int64) ([]benchQuery, error) {
+func benchQueries(ctx context.Context, dbPath, sim string) ([]benchQuery, int64, error) {
 	store, err := simdb.Open(ctx, dbPath, simdb.Options{ReadOnly: true})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer store.Close()
-	benchSim := sim
-	sum, err := store.GetEventSummary(ctx, benchSim)
+	sum, err := store.GetEventSummary(ctx, sim)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	events := sum.TotalEvents
 	rng := rand.New(rand.NewPCG(1, 2))
 	var out []benchQuery
 	timeIt := func(name string, runs int, fn func(i int) error) error {
@@ -660,42 +655,42 @@ func benchQueries(ctx context.Context, dbPath, sim string, events int64) ([]benc
 		maxTick = *sum.MaxTick
 	}
 	if err := timeIt("page-by-tick", 100, func(int) error {
-		_, err := store.GetSimulationEvents(ctx, benchSim, simdb.EventFilter{Tick: simdb.Int64(rng.Int64N(maxTick + 1))})
+		_, err := store.GetSimulationEvents(ctx, sim, simdb.EventFilter{Tick: simdb.Int64(rng.Int64N(maxTick + 1))})
 		return err
 	}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	agents := sum.Agents
 	if len(agents) == 0 {
 		agents = []string{""}
 	}
 	if err := timeIt("page-by-agent", 40, func(i int) error {
-		_, err := store.GetSimulationEvents(ctx, benchSim, simdb.EventFilter{AgentID: agents[i%len(agents)]})
+		_, err := store.GetSimulationEvents(ctx, sim, simdb.EventFilter{AgentID: agents[i%len(agents)]})
 		return err
 	}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := timeIt("event-summary", 20, func(int) error {
-		_, err := store.GetEventSummary(ctx, benchSim)
+		_, err := store.GetEventSummary(ctx, sim)
 		return err
 	}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	start := time.Now()
 	var n int64
-	for _, err := range store.StreamEvents(ctx, benchSim, simdb.EventFilter{}) {
+	for _, err := range store.StreamEvents(ctx, sim, simdb.EventFilter{}) {
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		n++
 	}
 	d := time.Since(start)
 	if n != events {
-		return nil, fmt.Errorf("full stream read %d events, want %d", n, events)
+		return nil, 0, fmt.Errorf("full stream read %d events, want %d", n, events)
 	}
 	ms := float64(d) / float64(time.Millisecond)
 	out = append(out, benchQuery{Name: "full-stream-read", Runs: 1, P50ms: ms, P95ms: ms, Events: n, Rate: float64(n) / d.Seconds()})
-	return out, nil
+	return out, events, nil
 }
 
 // gzipSize is the size of the input gzip-compressed (the file's own size
