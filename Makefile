@@ -77,6 +77,7 @@ migrations-roundtrip:
 
 fuzz:
 	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzSplitMembers -fuzztime $(FUZZTIME) ./internal/event/
 	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME) ./internal/provider/
 	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzEventFilter -fuzztime $(FUZZTIME) ./internal/cli/
 

@@ -807,6 +807,49 @@ func TestQueryRealStreamParticipants(t *testing.T) {
 	if viaList < 20 {
 		t.Fatalf("only %d sampled matches come from LSM tx_ids lists; the sample is too weak", viaList)
 	}
+
+	// Readers derive Agents and TxIDs from the details again instead of
+	// reading the list columns: event for event, they are the columns.
+	checkListsMatchColumns(t, b.store, "medium", streamAll(t, b.store, "medium", simdb.EventFilter{}))
+}
+
+// checkListsMatchColumns fails unless every event's Agents and TxIDs equal
+// its row's agents and tx_ids columns, read by plain SQL.
+func checkListsMatchColumns(t *testing.T, store *simdb.Store, id string, evs []simdb.StoredEvent) {
+	t.Helper()
+	rows, err := store.DB().QueryContext(context.Background(),
+		`SELECT seq, CAST(to_json(agents) AS VARCHAR), CAST(to_json(tx_ids) AS VARCHAR) FROM simulation_events WHERE simulation_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for ; rows.Next(); n++ {
+		var seq int64
+		var agentsJSON, txJSON string
+		if err := rows.Scan(&seq, &agentsJSON, &txJSON); err != nil {
+			t.Fatal(err)
+		}
+		var agents, txIDs []string
+		if err := json.Unmarshal([]byte(agentsJSON), &agents); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(txJSON), &txIDs); err != nil {
+			t.Fatal(err)
+		}
+		if n >= len(evs) || evs[n].Seq != seq {
+			t.Fatalf("row %d (seq %d) has no streamed event", n, seq)
+		}
+		if !slices.Equal(evs[n].Agents, agents) || !slices.Equal(evs[n].TxIDs, txIDs) {
+			t.Fatalf("seq %d: read agents %q tx_ids %q, columns hold %q and %q", seq, evs[n].Agents, evs[n].TxIDs, agents, txIDs)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(evs) || n == 0 {
+		t.Fatalf("%d rows, %d streamed events", n, len(evs))
+	}
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -1533,5 +1576,57 @@ func TestQuerySimCashCompatibility(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("the sender_id variant never matched anything")
+	}
+}
+
+// StreamEvents reads its windows without ORDER BY, relying on DuckDB to
+// return a simulation's rows in the order they were stored (seq order)
+// and sorting when they are not. Here the rows are stored in reverse: the
+// stream must still come out in seq order, both ways, across windows.
+func TestStreamOrderDoesNotDependOnStorageOrder(t *testing.T) {
+	b := setup(t, simdb.Options{})
+	b.start(t, "rev")
+	var lines [][]byte
+	for i := range 45_000 {
+		lines = append(lines, []byte(arrival(i/100, fmt.Sprintf("tx-%d", i))))
+	}
+	persistByTick(t, b, "rev", lines)
+	if err := b.store.Flush(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE rev_rows AS SELECT * EXCLUDE (event_id) FROM simulation_events ORDER BY seq DESC`,
+		`DELETE FROM simulation_events`,
+		`INSERT INTO simulation_events BY NAME SELECT * FROM rev_rows ORDER BY seq DESC`,
+		`DROP TABLE rev_rows`,
+	} {
+		if _, err := b.store.DB().ExecContext(b.ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// The precondition: a plain scan now meets the last events first.
+	var first int64
+	if err := b.store.DB().QueryRowContext(b.ctx, `SELECT seq FROM simulation_events WHERE simulation_id = 'rev' AND seq >= 20000 AND seq < 40000 LIMIT 1`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	if first != 39_999 {
+		t.Fatalf("rows are not stored in reverse (a scan starts at seq %d), the test proves nothing", first)
+	}
+	want := make([]int64, len(lines))
+	for i := range want {
+		want[i] = int64(i)
+	}
+	if got := seqsOf(streamAll(t, b.store, "rev", simdb.EventFilter{})); !slices.Equal(got, want) {
+		t.Fatalf("ascending stream out of order: %d events, first %v", len(got), got[:min(5, len(got))])
+	}
+	if got := seqsOf(streamAll(t, b.store, "rev", simdb.EventFilter{Sort: simdb.SortTickDesc})); !slices.Equal(got, reversed(want)) {
+		t.Fatalf("descending stream out of order: %d events, first %v", len(got), got[:min(5, len(got))])
+	}
+	page, err := b.store.GetSimulationEvents(b.ctx, "rev", simdb.EventFilter{Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := seqsOf(page.Events); !slices.Equal(got, want[:5]) {
+		t.Fatalf("first page %v, want %v", got, want[:5])
 	}
 }

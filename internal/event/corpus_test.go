@@ -9,8 +9,9 @@ import (
 	"github.com/simcash/simdb/internal/testutil"
 )
 
-// Every line of every real stream decodes, rebuilds to the same bytes, and
-// its details hold exactly the input's members minus the lifted ones.
+// Every line of every real stream decodes, rebuilds to the same bytes, its
+// stored row yields the same agents and transactions, and its details hold
+// exactly the input's members minus the lifted ones.
 func TestCorpusRoundTrip(t *testing.T) {
 	for _, name := range []string{"small.jsonl.gz", "medium.jsonl.gz", "large.jsonl.gz"} {
 		t.Run(name, func(t *testing.T) {
@@ -30,6 +31,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 				if !bytes.Equal(got, line) {
 					t.Fatalf("line %d: rebuilt\n%s\nwant\n%s", i+1, got, line)
 				}
+				checkParties(t, line, ev)
 				if i%97 == 0 { // the details check decodes JSON; a sample is enough
 					checkDetails(t, i+1, line, ev)
 				}

@@ -68,16 +68,32 @@ type Register struct {
 	Value   float64
 }
 
-// partyKeys name a single agent; partyListKeys an array of agents.
-var (
-	partyKeys = map[string]bool{
-		"agent_id": true, "sender_id": true, "receiver_id": true, "sender": true,
-		"receiver": true, "agent_a": true, "agent_b": true, "max_net_outflow_agent": true,
-	}
-	partyListKeys = map[string]bool{"agents": true}
-	txKeys        = map[string]bool{"tx_id": true, "incoming_tx_id": true, "queued_tx_id": true}
-	txListKeys    = map[string]bool{"tx_ids": true, "child_ids": true, "source_transactions": true}
+// role is what a member names, by its key: a party (one agent), a list of
+// parties, a transaction or a list of transactions. The engine has several
+// names for each; Decode and Parties read them by this one table.
+type role uint8
+
+const (
+	roleNone role = iota
+	roleParty
+	rolePartyList
+	roleTx
+	roleTxList
 )
+
+func roleOf(key string) role {
+	switch key {
+	case "agent_id", "sender_id", "receiver_id", "sender", "receiver", "agent_a", "agent_b", "max_net_outflow_agent":
+		return roleParty
+	case "agents":
+		return rolePartyList
+	case "tx_id", "incoming_tx_id", "queued_tx_id":
+		return roleTx
+	case "tx_ids", "child_ids", "source_transactions":
+		return roleTxList
+	}
+	return roleNone
+}
 
 // Decode validates one event object and takes it apart. Errors are
 // *SyntaxError for malformed JSON and *FieldError for a member that is
@@ -147,8 +163,9 @@ func Decode(line []byte) (Event, error) {
 				return ev, err
 			}
 		}
+		r := roleOf(m.key)
 		switch {
-		case partyKeys[m.key] && m.kind == KindString:
+		case r == roleParty && m.kind == KindString:
 			s, err := stringValue(line, m)
 			if err != nil {
 				return ev, err
@@ -161,7 +178,7 @@ func Decode(line []byte) (Event, error) {
 					lifted++
 				}
 			}
-		case txKeys[m.key] && m.kind == KindString:
+		case r == roleTx && m.kind == KindString:
 			s, err := stringValue(line, m)
 			if err != nil {
 				return ev, err
@@ -174,11 +191,11 @@ func Decode(line []byte) (Event, error) {
 					lifted++
 				}
 			}
-		case partyListKeys[m.key] && m.kind == KindArray:
+		case r == rolePartyList && m.kind == KindArray:
 			if err = appendStrings(&agents, line, m); err != nil {
 				return ev, err
 			}
-		case txListKeys[m.key] && m.kind == KindArray:
+		case r == roleTxList && m.kind == KindArray:
 			if err = appendStrings(&txIDs, line, m); err != nil {
 				return ev, err
 			}

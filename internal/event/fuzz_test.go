@@ -82,6 +82,7 @@ func FuzzDecode(f *testing.F) {
 			!slices.Equal(again.Agents, ev.Agents) || !slices.Equal(again.TxIDs, ev.TxIDs) {
 			t.Fatalf("re-decoding changed the event:\ninput   %q\nrebuilt %q\nfirst  %+v\nsecond %+v", in, rebuilt, ev, again)
 		}
+		checkParties(t, in, ev)
 		if (ev.Register == nil) != (again.Register == nil) || (ev.Register != nil && *ev.Register != *again.Register) {
 			t.Fatalf("register changed: %+v vs %+v (input %q)", ev.Register, again.Register, in)
 		}
@@ -97,6 +98,20 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkParties: the agents and transactions a reader derives from the
+// stored row are the ones Decode found in the whole event.
+func checkParties(t *testing.T, in []byte, ev event.Event) {
+	t.Helper()
+	var p event.Parties
+	if !p.Scan(string(ev.Details), ev.Layout, ev.AgentID, ev.TxID, nil) {
+		t.Fatalf("Parties.Scan refused the stored row of %q", in)
+	}
+	if !slices.Equal(p.Agents(), ev.Agents) || !slices.Equal(p.TxIDs(), ev.TxIDs) {
+		t.Fatalf("parties of the stored row differ from Decode's:\ninput %q\nagents %q, want %q\ntx_ids %q, want %q",
+			in, p.Agents(), ev.Agents, p.TxIDs(), ev.TxIDs)
+	}
 }
 
 // firstLines reads up to n lines of a gzip JSONL file.

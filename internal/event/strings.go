@@ -7,6 +7,16 @@ import (
 	"unicode/utf8"
 )
 
+// unquoteAny decodes the JSON string literal raw (quotes included),
+// validating it first: unlike unquote it accepts any input.
+func unquoteAny(raw []byte) (string, bool) {
+	if end, _, err := scanString(raw, 0); err != nil || end != len(raw) {
+		return "", false
+	}
+	s, err := unquote(raw)
+	return s, err == nil
+}
+
 // unquote decodes a validated JSON string literal (quotes included).
 func unquote(raw []byte) (string, error) {
 	s := raw[1 : len(raw)-1]

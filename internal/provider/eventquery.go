@@ -12,6 +12,7 @@ package provider
 // parameter: text that looks like SQL is matched literally.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -19,11 +20,13 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/simcash/simdb/internal/event"
 )
@@ -226,11 +229,14 @@ func (f EventFilter) orderBy() string {
 // '<simulation_id>:<seq>' and the other the query's own parameter, so
 // queryEvents rebuilds both instead of copying them out of every row.
 //
-// The two lists come back as JSON text (to_json): scanning a DuckDB LIST
-// through database/sql costs an []any and two allocations per element,
-// while the text is one string that rowArena.strings slices without copying.
+// It leaves out the agents and tx_ids lists too. They exist for the
+// filters (list_contains), and the row holds everything they were derived
+// from: event.Parties derives them again by the writer's own rules while
+// the details are scanned for Sender, Amount and the rest anyway. Reading
+// them cost DuckDB about as much as every other column together
+// (BENCHMARKS.md).
 const eventSelect = `SELECT seq, tick, day, event_timestamp, event_type,
- details, agent_id, tx_id, created_at, CAST(to_json(agents) AS VARCHAR), CAST(to_json(tx_ids) AS VARCHAR), key_layout
+ details, agent_id, tx_id, created_at, key_layout
  FROM simulation_events WHERE `
 
 // GetSimulationEvents returns one page of a simulation's events in (tick,
@@ -251,16 +257,12 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	if page.Total, err = s.countEvents(ctx, simulationID, f); err != nil {
 		return EventPage{}, fmt.Errorf("count events of %q: %w", simulationID, err)
 	}
-	collect := func(ev StoredEvent) error {
-		page.Events = append(page.Events, ev)
-		return nil
-	}
 	if f.Offset == 0 && !f.narrowed() {
-		err = s.pageByWindows(ctx, simulationID, f, collect)
+		page.Events, err = s.pageByWindows(ctx, simulationID, f, page.Events)
 	} else {
 		where, args := f.where(simulationID)
 		q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
-		err = s.queryEvents(ctx, simulationID, q, args, collect)
+		page.Events, err = s.queryEvents(ctx, simulationID, q, args, page.Events)
 	}
 	if err != nil {
 		return EventPage{}, fmt.Errorf("read events of %q: %w", simulationID, err)
@@ -309,38 +311,40 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 	return n, err
 }
 
-// pageByWindows fills a first page (or a cursor's next page) of a broad
-// filter: it calls fn with the events that match f, in its sort order and
-// from its cursor on, at most f.Limit of them, reading seq windows that
-// start at pageWindow values and double up to maxPageWindow, and stops as
-// soon as the page is full. Within a simulation seq order is (tick, seq)
-// order — ticks only grow from one PersistTickEvents call to the next — so
-// a window is a range predicate DuckDB answers from a few row groups (zone
-// maps), and a filter that matches often is answered from the first window
+// pageByWindows appends to dst a first page (or a cursor's next page) of a
+// broad filter: the events that match f, in its sort order and from its
+// cursor on, at most f.Limit of them. It reads seq windows that start at
+// pageWindow values and double up to maxPageWindow, and stops as soon as
+// the page is full. Within a simulation seq order is (tick, seq) order —
+// ticks only grow from one PersistTickEvents call to the next — so a window
+// is a range predicate DuckDB answers from a few row groups (zone maps),
+// and a filter that matches often is answered from the first window
 // instead of a top-N sort over every match in the run.
-func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, fn func(StoredEvent) error) error {
+func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, dst []StoredEvent) ([]StoredEvent, error) {
 	q, args, lo, hi, err := s.windowQuery(ctx, simulationID, f)
 	if err != nil {
-		return err
+		return dst, err
 	}
 	desc := f.Sort == SortTickDesc
-	need := f.Limit
-	for window := int64(pageWindow); lo < hi && need > 0; window = min(2*window, maxPageWindow) {
+	if desc {
+		q += " ORDER BY seq DESC"
+	} else {
+		q += " ORDER BY seq"
+	}
+	want := len(dst) + f.Limit
+	for window := int64(pageWindow); lo < hi && len(dst) < want; window = min(2*window, maxPageWindow) {
 		var from, to int64
 		from, to, lo, hi = nextWindow(lo, hi, window, desc)
 		args[len(args)-2], args[len(args)-1] = from, to
-		err := s.queryEvents(ctx, simulationID, q+" LIMIT "+strconv.Itoa(need), args, func(ev StoredEvent) error {
-			need--
-			return fn(ev)
-		})
+		dst, err = s.queryEvents(ctx, simulationID, q+" LIMIT "+strconv.Itoa(want-len(dst)), args, dst)
 		if err == nil {
 			err = ctx.Err()
 		}
 		if err != nil {
-			return err
+			return dst, err
 		}
 	}
-	return nil
+	return dst, nil
 }
 
 // First and largest seq windows of pageByWindows.
@@ -361,8 +365,9 @@ func nextWindow(lo, hi, size int64, desc bool) (from, to, restLo, restHi int64) 
 	return lo, to, to, hi
 }
 
-// windowQuery returns the event query of f over one seq window — its last
-// two arguments are the window's bounds [from, to), for the caller to set —
+// windowQuery returns the event query of f over one seq window, in no
+// particular order — its last two arguments are the window's bounds
+// [from, to), for the caller to set —
 // and the range [lo, hi) of seq the windows must cover: the run's stream,
 // narrowed by the tick and day conditions and started at f's cursor.
 func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFilter) (q string, args []any, lo, hi int64, err error) {
@@ -382,11 +387,6 @@ func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFil
 	where, args := f.where(simulationID)
 	args = append(args, int64(0), int64(0))
 	q = eventSelect + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
-	if f.Sort == SortTickDesc {
-		q += " ORDER BY seq DESC"
-	} else {
-		q += " ORDER BY seq"
-	}
 	return q, args, lo, hi, nil
 }
 
@@ -401,12 +401,12 @@ const (
 )
 
 // streamWindows calls fn with every event that matches f, in its sort order
-// and from its cursor on. Up to streamAhead-1 windows are read and decoded
+// and from its cursor on; the pointer is valid until fn returns. Up to streamAhead-1 windows are read and decoded
 // ahead of the one fn is consuming, each by its own goroutine, so DuckDB
 // producing one window and Go turning another into StoredEvents use both
 // cores (on 1M events: 440k events/s read one window at a time, 600k read
 // ahead; BENCHMARKS.md). Windows are still handed to fn strictly in order.
-func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventFilter, fn func(StoredEvent) error) error {
+func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventFilter, fn func(*StoredEvent) error) error {
 	q, args, lo, hi, err := s.windowQuery(ctx, simulationID, f)
 	if err != nil {
 		return err
@@ -456,10 +456,8 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 			go func() {
 				defer running.Done()
 				defer close(w.done)
-				w.err = s.queryEvents(ctx, simulationID, q, wargs, func(ev StoredEvent) error {
-					w.events = append(w.events, ev)
-					return nil
-				})
+				w.events, w.err = s.queryEvents(ctx, simulationID, q, wargs, w.events)
+				orderWindow(w.events, desc)
 			}()
 			order <- w
 		}
@@ -469,8 +467,8 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 		if w.err != nil {
 			return w.err
 		}
-		for _, ev := range w.events {
-			if err := fn(ev); err != nil {
+		for i := range w.events {
+			if err := fn(&w.events[i]); err != nil {
 				return err
 			}
 		}
@@ -479,6 +477,24 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 		<-slots
 	}
 	return ctx.Err()
+}
+
+// orderWindow puts a window's events in seq order, descending when desc.
+// The stream's window query has no ORDER BY: a sort cost DuckDB a third of
+// its time per window, and a plain scan already returns a simulation's rows
+// in the order they were stored, which is seq order (BENCHMARKS.md). That
+// is DuckDB's default behaviour (preserve_insertion_order), not a promise,
+// so the order is checked here and the window sorted when it is off.
+func orderWindow(events []StoredEvent, desc bool) {
+	for i := 1; i < len(events); i++ {
+		if events[i-1].Seq > events[i].Seq {
+			slices.SortFunc(events, func(a, b StoredEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+			break
+		}
+	}
+	if desc {
+		slices.Reverse(events)
+	}
 }
 
 // StreamEvents yields every event of the simulation that matches the filter
@@ -498,14 +514,14 @@ func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter Ev
 			yield(StoredEvent{}, err)
 			return
 		}
-		err = s.streamWindows(ctx, simulationID, f, func(ev StoredEvent) error {
+		err = s.streamWindows(ctx, simulationID, f, func(ev *StoredEvent) error {
 			// database/sql notices a cancelled ctx asynchronously, and
 			// not at all once a short last page is read: check here so
 			// no event is yielded after cancellation.
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if !yield(ev, nil) {
+			if !yield(*ev, nil) {
 				return errStop
 			}
 			return nil
@@ -538,9 +554,8 @@ var errStop = errors.New("stop")
 
 // eventRow turns the values of one eventSelect row into a StoredEvent.
 // The row sources (eventread_sql.go, eventread_arrow.go) fill its fields
-// and call event. eventType, details and agentID may point into memory the
-// source reuses: event copies or interns what it keeps of them. txID, agents
-// and txIDs must be the row's own: the event keeps substrings of them.
+// and call event. The strings may point into memory the source reuses:
+// event copies or interns what it keeps of them.
 type eventRow struct {
 	seq, tick, day  int64
 	eventTimestamp  time.Time
@@ -549,7 +564,6 @@ type eventRow struct {
 	details         string
 	agentID, txID   string
 	hasAgent, hasTx bool
-	agents, txIDs   string // to_json text of the lists
 	layout          int32
 	simulationID    string
 	idPrefix        string
@@ -557,6 +571,8 @@ type eventRow struct {
 	// dozen of each), so events share them and hold nothing of the text
 	// they were read from.
 	types, names map[string]string
+	parties      event.Parties
+	cur          *StoredEvent // the event liftMember fills
 	arena        rowArena
 }
 
@@ -575,43 +591,91 @@ func intern(m map[string]string, s string) string {
 	return v
 }
 
-func (r *eventRow) event() StoredEvent {
-	ev := StoredEvent{
-		SimulationID: r.simulationID, Seq: r.seq, Tick: r.tick, Day: r.day,
-		EventTimestamp: r.eventTimestamp.UTC(), CreatedAt: r.createdAt.UTC(),
-		EventID: r.idPrefix + strconv.FormatInt(r.seq, 10),
-		Details: json.RawMessage(r.details),
-		layout:  r.layout,
-	}
-	ev.EventType = intern(r.types, r.eventType)
+// appendEvent appends the row's StoredEvent to dst, built in place: a
+// StoredEvent is some 250 bytes, mostly pointers, and copying it from
+// slice to slice cost a full stream read a tenth of its time. It fails
+// only for a row whose details and key layout do not fit together, which
+// simdb never writes; dst is then returned without it.
+func (r *eventRow) appendEvent(dst []StoredEvent) ([]StoredEvent, error) {
+	dst = append(dst, StoredEvent{})
+	ev := &dst[len(dst)-1]
 	a := &r.arena
+	ev.SimulationID, ev.Seq, ev.Tick, ev.Day = r.simulationID, r.seq, r.tick, r.day
+	ev.EventTimestamp, ev.CreatedAt = r.eventTimestamp.UTC(), r.createdAt.UTC()
+	ev.EventID = a.eventID(r.idPrefix, r.seq)
+	ev.Details = json.RawMessage(r.details)
+	ev.layout = r.layout
+	ev.EventType = intern(r.types, r.eventType)
 	if r.hasAgent {
 		ev.AgentID = a.str(intern(r.names, r.agentID))
 	}
 	if r.hasTx {
-		ev.TxID = a.str(r.txID)
+		ev.TxID = a.str(a.text(r.txID))
 	}
-	ev.Agents, ev.TxIDs = a.strings(r.agents), a.strings(r.txIDs)
-	r.liftCommonFields(&ev)
-	return ev
+	// One scan of details fills the lifted fields (liftMember) and derives
+	// the agent and transaction lists.
+	r.cur = ev
+	ok := r.parties.Scan(r.details, r.layout, r.agentID, r.txID, r.liftMember)
+	r.cur = nil
+	if !ok {
+		err := fmt.Errorf("event %s: details and key layout %#x do not fit together (not a row simdb wrote)", ev.EventID, r.layout)
+		*ev = StoredEvent{}
+		return dst[:len(dst)-1], err
+	}
+	agents, txIDs := r.parties.Agents(), r.parties.TxIDs()
+	ev.Agents = a.list(len(agents))
+	for i, s := range agents {
+		ev.Agents[i] = intern(r.names, s)
+	}
+	ev.TxIDs = a.list(len(txIDs))
+	for i, s := range txIDs {
+		ev.TxIDs[i] = a.text(s)
+	}
+	return dst, nil
+}
+
+// liftMember fills the event's Sender, Receiver, Amount, Deadline and
+// Priority from one member of its details, whatever the engine named them.
+func (r *eventRow) liftMember(key, raw string, kind event.Kind) {
+	ev, a := r.cur, &r.arena
+	switch key {
+	case "sender_id", "sender":
+		if s, ok := event.StringText(raw); ok && ev.Sender == nil {
+			ev.Sender = a.str(intern(r.names, s))
+		}
+	case "receiver_id", "receiver":
+		if s, ok := event.StringText(raw); ok && ev.Receiver == nil {
+			ev.Receiver = a.str(intern(r.names, s))
+		}
+	case "amount":
+		ev.Amount = a.intOf(raw, kind)
+	case "deadline":
+		ev.Deadline = a.intOf(raw, kind)
+	case "priority":
+		ev.Priority = a.intOf(raw, kind)
+	}
 }
 
 // rowArena hands out the small values StoredEvents point to (the optional
-// strings and integers, the agent and transaction lists) from blocks shared
-// by many events: allocating each separately made a full stream read spend
-// most of its time in the allocator and the GC. The cost: an event the
-// caller keeps keeps its blocks alive, and with them the participant lists'
-// text of up to a few hundred neighbouring events (tens of KB); agent ids
-// and types are interned, and no block points into any event's details,
-// so a consumer that keeps a sparse subset of a long stream does not keep
-// the stream's details.
+// strings and integers, the agent and transaction lists, the transaction
+// ids' text) from blocks shared by many events: allocating each separately
+// made a full stream read spend most of its time in the allocator and the
+// GC. The cost: an event the caller keeps keeps its blocks alive, and with
+// them the transaction ids of up to a few hundred neighbouring events
+// (tens of KB); agent ids and types are interned, and no block holds any
+// event's details, so a consumer that keeps a sparse subset of a long
+// stream does not keep the stream's details.
 type rowArena struct {
 	strs  []string
 	ints  []int64
 	lists []string
+	bytes []byte
 }
 
-const arenaBlock = 1024
+const (
+	arenaBlock = 1024     // values per block of strs, ints and lists
+	textBlock  = 16 << 10 // bytes per block of text
+)
 
 func (a *rowArena) str(s string) *string {
 	if len(a.strs) == cap(a.strs) {
@@ -629,40 +693,57 @@ func (a *rowArena) int(v int64) *int64 {
 	return &a.ints[len(a.ints)-1]
 }
 
-// strings returns the strings of a to_json list, never nil, as substrings
-// of arr. The result's capacity is its length, so a caller's append cannot
-// reach its neighbours.
-func (a *rowArena) strings(arr string) []string {
-	if cap(a.lists)-len(a.lists) < 64 {
+// list returns a slice of n strings for the caller to fill, never nil. Its
+// capacity is its length, so a caller's append cannot reach its
+// neighbours.
+func (a *rowArena) list(n int) []string {
+	if n > arenaBlock/8 {
+		return make([]string, n)
+	}
+	if cap(a.lists)-len(a.lists) < n {
 		a.lists = make([]string, 0, arenaBlock)
 	}
 	start := len(a.lists)
-	a.lists = event.AppendStrings(a.lists, arr)
-	return a.lists[start:len(a.lists):len(a.lists)]
+	a.lists = a.lists[:start+n]
+	return a.lists[start : start+n : start+n]
 }
 
-// liftCommonFields fills Sender, Receiver, Amount, Deadline and Priority
-// from the row's details, whatever the engine named them.
-func (r *eventRow) liftCommonFields(ev *StoredEvent) {
-	a := &r.arena
-	event.MembersText(r.details, func(key string, raw string, kind event.Kind) {
-		switch key {
-		case "sender_id", "sender":
-			if s, ok := event.StringText(raw); ok && ev.Sender == nil {
-				ev.Sender = a.str(intern(r.names, s))
-			}
-		case "receiver_id", "receiver":
-			if s, ok := event.StringText(raw); ok && ev.Receiver == nil {
-				ev.Receiver = a.str(intern(r.names, s))
-			}
-		case "amount":
-			ev.Amount = a.intOf(raw, kind)
-		case "deadline":
-			ev.Deadline = a.intOf(raw, kind)
-		case "priority":
-			ev.Priority = a.intOf(raw, kind)
-		}
-	})
+// text returns a copy of s that owes nothing to the memory s is in.
+func (a *rowArena) text(s string) string {
+	switch {
+	case s == "":
+		return ""
+	case len(s) > textBlock/16:
+		return strings.Clone(s)
+	}
+	start := a.reserve(len(s))
+	a.bytes = append(a.bytes, s...)
+	return a.since(start)
+}
+
+// eventID returns prefix followed by seq in decimal: an event_id.
+func (a *rowArena) eventID(prefix string, seq int64) string {
+	if len(prefix) > textBlock/16 {
+		return prefix + strconv.FormatInt(seq, 10)
+	}
+	start := a.reserve(len(prefix) + 20)
+	a.bytes = strconv.AppendInt(append(a.bytes, prefix...), seq, 10)
+	return a.since(start)
+}
+
+// reserve makes room for n more bytes of text and returns where they
+// start.
+func (a *rowArena) reserve(n int) int {
+	if cap(a.bytes)-len(a.bytes) < n {
+		a.bytes = make([]byte, 0, textBlock)
+	}
+	return len(a.bytes)
+}
+
+// since returns the text appended from start on. The block's bytes are
+// never written again once handed out.
+func (a *rowArena) since(start int) string {
+	return unsafe.String(&a.bytes[start], len(a.bytes)-start)
 }
 
 func (a *rowArena) intOf(raw string, kind event.Kind) *int64 {

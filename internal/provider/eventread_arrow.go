@@ -6,26 +6,26 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
-// queryEvents runs an eventSelect query and calls fn for each row, reading
-// the rows as Arrow record batches (the build with the duckdb_arrow tag):
+// queryEvents runs an eventSelect query and appends its rows to dst,
+// reading them as Arrow record batches (the build with the duckdb_arrow tag):
 // DuckDB converts each chunk to columns in C++, where database/sql would
 // convert every value to an interface and scan it back. The batches' memory
 // belongs to DuckDB and is freed with the next batch, so every string an
-// event keeps is copied out of it first.
-func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, fn func(StoredEvent) error) error {
+// event keeps is copied out of it first. On error dst holds the rows read
+// before it.
+func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, dst []StoredEvent) ([]StoredEvent, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return err
+		return dst, err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
+	err = conn.Raw(func(dc any) error {
 		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
 		if err != nil {
 			return fmt.Errorf("arrow interface: %w", err)
@@ -37,12 +37,13 @@ func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []
 		defer reader.Release()
 		r := newEventRow(simulationID)
 		for reader.Next() {
-			if err := eachEventRow(reader.RecordBatch(), r, fn); err != nil {
+			if dst, err = appendEventRows(dst, reader.RecordBatch(), r); err != nil {
 				return err
 			}
 		}
 		return reader.Err()
 	})
+	return dst, err
 }
 
 // stringColumn is what the event queries' VARCHAR columns arrive as.
@@ -51,11 +52,11 @@ type stringColumn interface {
 	IsNull(int) bool
 }
 
-// eachEventRow calls fn with every row of rec, a batch of eventSelect's
+// appendEventRows appends to dst every row of rec, a batch of eventSelect's
 // columns in order.
-func eachEventRow(rec arrow.RecordBatch, r *eventRow, fn func(StoredEvent) error) error {
-	if rec.NumCols() != 12 {
-		return fmt.Errorf("event query returned %d columns, want 12", rec.NumCols())
+func appendEventRows(dst []StoredEvent, rec arrow.RecordBatch, r *eventRow) ([]StoredEvent, error) {
+	if rec.NumCols() != 10 {
+		return dst, fmt.Errorf("event query returned %d columns, want 10", rec.NumCols())
 	}
 	seq, ok0 := rec.Column(0).(*array.Int64)
 	tick, ok1 := rec.Column(1).(*array.Int64)
@@ -66,21 +67,12 @@ func eachEventRow(rec arrow.RecordBatch, r *eventRow, fn func(StoredEvent) error
 	agentID, ok6 := rec.Column(6).(stringColumn)
 	txID, ok7 := rec.Column(7).(stringColumn)
 	created, ok8 := rec.Column(8).(*array.Timestamp)
-	agents, ok9 := rec.Column(9).(stringColumn)
-	txIDs, ok10 := rec.Column(10).(stringColumn)
-	layout, ok11 := rec.Column(11).(*array.Int32)
-	if !(ok0 && ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9 && ok10 && ok11) {
-		return fmt.Errorf("event query returned unexpected Arrow types: %v", rec.Schema())
+	layout, ok9 := rec.Column(9).(*array.Int32)
+	if !(ok0 && ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9) {
+		return dst, fmt.Errorf("event query returned unexpected Arrow types: %v", rec.Schema())
 	}
 	eventUnit := eventTS.DataType().(*arrow.TimestampType).Unit
 	createdUnit := created.DataType().(*arrow.TimestampType).Unit
-	// Many events name no transaction (or agent): share the common text.
-	list := func(col stringColumn, i int) string {
-		if v := col.Value(i); v != "[]" {
-			return strings.Clone(v)
-		}
-		return "[]"
-	}
 	for i := range int(rec.NumRows()) {
 		r.seq, r.tick, r.day, r.layout = seq.Value(i), tick.Value(i), day.Value(i), layout.Value(i)
 		r.eventTimestamp = eventTS.Value(i).ToTime(eventUnit)
@@ -88,16 +80,11 @@ func eachEventRow(rec arrow.RecordBatch, r *eventRow, fn func(StoredEvent) error
 		// Borrowed from the batch: event() copies or interns what it keeps.
 		r.eventType, r.details = eventType.Value(i), details.Value(i)
 		r.hasAgent, r.agentID = !agentID.IsNull(i), agentID.Value(i)
-		// Kept by the event: copied out of the batch.
-		r.agents = list(agents, i)
-		r.hasTx, r.txID = !txID.IsNull(i), ""
-		if r.hasTx {
-			r.txID = strings.Clone(txID.Value(i))
-		}
-		r.txIDs = list(txIDs, i)
-		if err := fn(r.event()); err != nil {
-			return err
+		r.hasTx, r.txID = !txID.IsNull(i), txID.Value(i)
+		var err error
+		if dst, err = r.appendEvent(dst); err != nil {
+			return dst, err
 		}
 	}
-	return nil
+	return dst, nil
 }
