@@ -352,7 +352,7 @@ func loadTicks(path string) ([]tickEvents, [][]byte, error) {
 // complete, close) and returns its time and the number of events.
 func benchIngest(ctx context.Context, dbPath, input string, config json.RawMessage) (time.Duration, int64, error) {
 	start := time.Now()
-	store, err := simdb.Open(ctx, dbPath, simdb.Options{})
+	store, err := simdb.Open(ctx, dbPath, ingestOptions())
 	if err != nil {
 		return 0, 0, err
 	}

@@ -45,8 +45,10 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	dbPath string
-	// memoryLimit caps DuckDB's memory for every command (--memory-limit).
-	memoryLimit string
+	// memoryLimit caps DuckDB's memory for every command (--memory-limit);
+	// memoryLimitSet says the user gave it (ingest has its own default).
+	memoryLimit    string
+	memoryLimitSet bool
 	// now is the wall clock written into rows (nil: time.Now); tests fix it
 	// so golden outputs are stable.
 	now func() time.Time
@@ -122,9 +124,12 @@ the file.`,
 		def = defaultDBFile
 	}
 	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file (default $SIMDB_DB, else simdb.duckdb)")
-	root.PersistentFlags().StringVar(&e.memoryLimit, "memory-limit", "256MB", `DuckDB's memory limit ("" for DuckDB's default, 80% of RAM)`)
+	root.PersistentFlags().StringVar(&e.memoryLimit, "memory-limit", "256MB", `DuckDB's memory limit ("" for DuckDB's default, 80% of RAM); ingest uses `+ingestMemoryLimit+` unless this is given`)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.PersistentPreRun = func(*cobra.Command, []string) { e.running = true }
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		e.running = true
+		e.memoryLimitSet = cmd.Flags().Changed("memory-limit")
+	}
 	root.AddCommand(
 		newIngestCmd(e), newEventsCmd(e), newShowCmd(e), newListCmd(e), newExportCmd(e),
 		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newDemoCmd(e), newBenchCmd(e),
@@ -179,6 +184,9 @@ func (e *env) openWrite(opts simdb.Options) (*simdb.Store, error) {
 	if opts.MemoryLimit == "" {
 		opts.MemoryLimit = e.memoryLimit
 	}
+	// This process is the CLI's own: giving the C heap's free memory back
+	// is its call to make (simdb.Options.TrimCHeap).
+	opts.TrimCHeap = true
 	return simdb.Open(e.ctx, e.dbPath, opts)
 }
 

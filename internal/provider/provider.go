@@ -185,6 +185,13 @@ type Options struct {
 	// default of 80% of RAM, which a long ingest grows into because DuckDB
 	// keeps the blocks it wrote cached).
 	MemoryLimit string
+	// TrimCHeap returns the C heap's free memory to the operating system
+	// after every 32,768 events committed (glibc's malloc_trim; nothing on
+	// other systems). glibc keeps what DuckDB and the Arrow writer free in
+	// per-thread arenas, so without it a long ingest's resident size grows
+	// well past what it uses (BENCHMARKS.md). It acts on the whole
+	// process, so it is off unless the program asks: the simdb binary does.
+	TrimCHeap bool
 	// Now is the wall clock for timestamps (default time.Now); tests fix it.
 	Now func() time.Time
 }

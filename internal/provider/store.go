@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb/db"
+	"github.com/simcash/simdb/internal/cmem"
 	"github.com/simcash/simdb/internal/dbgen"
 	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/migrate"
@@ -30,6 +31,9 @@ type Store struct {
 	// writeMu serialises write transactions. Lock order: simState.mu, then
 	// writeMu.
 	writeMu sync.Mutex
+	// untrimmed counts the events committed since the C heap was last
+	// trimmed (Options.TrimCHeap). Guarded by writeMu.
+	untrimmed int
 
 	mu     sync.Mutex
 	sims   map[string]*simState
@@ -222,5 +226,17 @@ func (s *Store) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx)
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if s.opts.TrimCHeap && s.untrimmed >= trimEvents {
+		cmem.Trim()
+		s.untrimmed = 0
+	}
+	return nil
 }
+
+// trimEvents is how many events Options.TrimCHeap lets commit between two
+// trims: one 32k-row row group's worth, so a durable writer's small
+// commits do not each pay for a trim.
+const trimEvents = 32_768

@@ -326,6 +326,7 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 	if err := appendEvents(ctx, conn, id, b.events, s.opts.Now()); err != nil {
 		return err
 	}
+	s.untrimmed += len(b.events) // under writeMu: commitBatch runs in writeTx
 	if err := addSummaryCounts(ctx, tx, id, b.events); err != nil {
 		return err
 	}
