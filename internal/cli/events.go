@@ -166,7 +166,12 @@ func (e *env) events(sim string, filter simdb.EventFilter, all bool, format stri
 		n++
 	}
 	if format == "json" {
-		fb, _ := json.Marshal(filter)
+		// A stream has no page size: its filters echo limit null, as the
+		// page shape's own limit does.
+		fb, _ := json.Marshal(struct {
+			simdb.EventFilter
+			Limit *int `json:"limit"`
+		}{EventFilter: filter})
 		fmt.Fprintf(e.stdout, `],"total":%d,"limit":null,"offset":0,"filters":%s}`+"\n", n, fb)
 		return nil
 	}

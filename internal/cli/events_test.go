@@ -326,9 +326,13 @@ func TestEventsFormats(t *testing.T) {
 			Total  int64               `json:"total"`
 			Limit  *int                `json:"limit"`
 			Offset int                 `json:"offset"`
+			Filter map[string]any      `json:"filters"`
 		}
 		if err := json.Unmarshal([]byte(r.stdout), &page); err != nil {
 			t.Fatalf("--all --format json: %v", err)
+		}
+		if limit, ok := page.Filter["limit"]; !ok || limit != nil {
+			t.Errorf("--all json: filters echo limit %v (present %v), want null", limit, ok)
 		}
 		if !slices.Equal(seqs(page.Events), want) || page.Total != int64(total) || page.Limit != nil || page.Offset != 0 {
 			t.Errorf("--all json: %d events, total %d, limit %v", len(page.Events), page.Total, page.Limit)
