@@ -840,6 +840,9 @@ func checkListsMatchColumns(t *testing.T, store *simdb.Store, id string, evs []s
 		if n >= len(evs) || evs[n].Seq != seq {
 			t.Fatalf("row %d (seq %d) has no streamed event", n, seq)
 		}
+		if evs[n].Agents == nil || evs[n].TxIDs == nil {
+			t.Fatalf("seq %d: nil lists (JSON would say null, not []): agents %v tx_ids %v", seq, evs[n].Agents == nil, evs[n].TxIDs == nil)
+		}
 		if !slices.Equal(evs[n].Agents, agents) || !slices.Equal(evs[n].TxIDs, txIDs) {
 			t.Fatalf("seq %d: read agents %q tx_ids %q, columns hold %q and %q", seq, evs[n].Agents, evs[n].TxIDs, agents, txIDs)
 		}

@@ -37,6 +37,7 @@ type benchFlags struct {
 	only          []string
 	queriesOn     string // database file whose run --sim the read side is measured on
 	sim           string
+	ingest        simdb.Options // what the ingest step opens the database with
 }
 
 func newBenchCmd(e *env) *cobra.Command {
@@ -88,6 +89,7 @@ database (one built by 'simdb ingest', say), opened read-only.`,
 			if f.queriesOn != "" {
 				rep, err = benchExisting(e.ctx, f.queriesOn, f.sim)
 			} else {
+				f.ingest = e.ingestOptions()
 				rep, err = runBench(e.ctx, f, e.stderr)
 			}
 			if err != nil {
@@ -197,7 +199,7 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 	}
 
 	dbPath := filepath.Join(dir, "ingest.duckdb")
-	d, n, err := benchIngest(ctx, dbPath, input, config)
+	d, n, err := benchIngest(ctx, dbPath, input, config, f.ingest)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
@@ -350,9 +352,9 @@ func loadTicks(path string) ([]tickEvents, [][]byte, error) {
 
 // benchIngest runs the same code as `simdb ingest` (open, start, stream,
 // complete, close) and returns its time and the number of events.
-func benchIngest(ctx context.Context, dbPath, input string, config json.RawMessage) (time.Duration, int64, error) {
+func benchIngest(ctx context.Context, dbPath, input string, config json.RawMessage, opts simdb.Options) (time.Duration, int64, error) {
 	start := time.Now()
-	store, err := simdb.Open(ctx, dbPath, ingestOptions())
+	store, err := simdb.Open(ctx, dbPath, opts)
 	if err != nil {
 		return 0, 0, err
 	}

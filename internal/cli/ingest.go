@@ -111,11 +111,8 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 		return fmt.Errorf("%s: %w", input, err)
 	}
 
-	opts := ingestOptions()
+	opts := e.ingestOptions()
 	opts.FlushEvents = f.flushEvents
-	if e.memoryLimitSet {
-		opts.MemoryLimit = e.memoryLimit
-	}
 	store, err := e.openWrite(opts)
 	if err != nil {
 		return err
@@ -417,15 +414,22 @@ func (p *progressBar) done() {
 // ingestMemoryLimit is DuckDB's memory limit for ingest unless
 // --memory-limit says otherwise. Ingest writes each commit group straight
 // into compressed row groups and reads nothing back, so DuckDB's buffer
-// cache does it no good: with 32MB instead of the 256MB the read commands
-// get, a 10M-event ingest peaks at about half the resident memory at the
-// same speed (BENCHMARKS.md). A tick larger than the limit still ingests:
-// DuckDB spills to the database's temporary directory (tested with ticks
-// of 450,000 events).
+// cache does it little good: with 32MB instead of the 256MB the other
+// commands get, a 10M-event ingest peaked at 285–289 MB instead of
+// 561 MB, at a cost within this machine's run-to-run noise (1M back to
+// back: faster; 10M single runs: up to about 10 % slower; BENCHMARKS.md).
+// A tick larger than the limit still ingests: DuckDB spills to the
+// database's temporary directory (tested with ticks of 450,000 events).
 const ingestMemoryLimit = "32MB"
 
-// ingestOptions are the Options `simdb ingest` opens the database with
-// (bench's ingest step uses them too, so it measures the same thing).
-func ingestOptions() simdb.Options {
-	return simdb.Options{MemoryLimit: ingestMemoryLimit, TrimCHeap: true}
+// ingestOptions are the Options `simdb ingest` opens the database with:
+// ingestMemoryLimit unless --memory-limit was given, and the C heap
+// trimmed after large commits. bench's ingest step uses them too, so it
+// measures the same thing.
+func (e *env) ingestOptions() simdb.Options {
+	opts := simdb.Options{MemoryLimit: ingestMemoryLimit, TrimCHeap: true}
+	if e.memoryLimitSet {
+		opts.MemoryLimit = e.memoryLimit
+	}
+	return opts
 }

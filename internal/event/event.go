@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // FieldError reports a member of an event that is present but unusable.
@@ -54,7 +55,8 @@ type Event struct {
 	// Layout records where the lifted members stood (see Rebuild).
 	Layout int32
 	// Agents and TxIDs are every agent and transaction the event names, in
-	// order of first appearance, without repeats.
+	// order of first appearance, without repeats. Their strings may share
+	// Details' memory: Details must not be modified.
 	Agents []string
 	TxIDs  []string
 	// Register is set for StateRegisterSet events.
@@ -112,7 +114,6 @@ func Decode(line []byte) (Event, error) {
 		positions[i] = -1
 	}
 	lifted := 0
-	var agents, txIDs uniqueList
 	var moneyRules map[string]moneyRule
 	// event_type and tick first: money rules depend on the type, and an
 	// error about any other member can then say which event it was.
@@ -163,41 +164,26 @@ func Decode(line []byte) (Event, error) {
 				return ev, err
 			}
 		}
-		r := roleOf(m.key)
+		// The agents and transactions the event names are collected once
+		// details is built, below: their strings then share its memory.
 		switch {
-		case r == roleParty && m.kind == KindString:
-			s, err := stringValue(line, m)
-			if err != nil {
+		case m.key == "agent_id" && m.kind == KindString:
+			if ev.AgentID, err = stringValue(line, m); err != nil {
 				return ev, err
 			}
-			agents.add(s)
-			if m.key == "agent_id" {
-				ev.AgentID, ev.HasAgentID = s, true
-				if liftable(line, m, i) {
-					positions[liftAgent] = i
-					lifted++
-				}
+			ev.HasAgentID = true
+			if liftable(line, m, i) {
+				positions[liftAgent] = i
+				lifted++
 			}
-		case r == roleTx && m.kind == KindString:
-			s, err := stringValue(line, m)
-			if err != nil {
+		case m.key == "tx_id" && m.kind == KindString:
+			if ev.TxID, err = stringValue(line, m); err != nil {
 				return ev, err
 			}
-			txIDs.add(s)
-			if m.key == "tx_id" {
-				ev.TxID, ev.HasTxID = s, true
-				if liftable(line, m, i) {
-					positions[liftTx] = i
-					lifted++
-				}
-			}
-		case r == rolePartyList && m.kind == KindArray:
-			if err = appendStrings(&agents, line, m); err != nil {
-				return ev, err
-			}
-		case r == roleTxList && m.kind == KindArray:
-			if err = appendStrings(&txIDs, line, m); err != nil {
-				return ev, err
+			ev.HasTxID = true
+			if liftable(line, m, i) {
+				positions[liftTx] = i
+				lifted++
 			}
 		}
 	}
@@ -212,7 +198,14 @@ func Decode(line []byte) (Event, error) {
 			ev.Layout |= int32(p+1) << (7 * k)
 		}
 	}
-	ev.Agents, ev.TxIDs = agents.list, txIDs.list
+	// The same derivation a reader makes from the stored row (Parties), so
+	// the list columns and what readers derive cannot disagree. Every
+	// string was validated by scanObject above.
+	var p Parties
+	if !p.Scan(unsafe.String(unsafe.SliceData(ev.Details), len(ev.Details)), ev.Layout, ev.AgentID, ev.TxID, nil) {
+		return ev, fmt.Errorf("event: details %q and layout %#x do not scan (a bug in Decode)", clip(ev.Details), ev.Layout)
+	}
+	ev.Agents, ev.TxIDs = p.agents.list, p.txIDs.list
 	if ev.Agents == nil {
 		ev.Agents = []string{}
 	}
@@ -286,34 +279,6 @@ func (u *uniqueList) add(s string) {
 	}
 	u.set[s] = struct{}{}
 	u.list = append(u.list, s)
-}
-
-// appendStrings adds the string elements of the array member m to list.
-// Non-string elements (null, numbers) name nobody and are skipped.
-func appendStrings(list *uniqueList, line []byte, m *member) error {
-	return forEachElement(line[m.valStart:m.valEnd], func(raw []byte, kind Kind) error {
-		if kind != KindString {
-			return nil
-		}
-		s := string(raw[1 : len(raw)-1])
-		if hasBackslash(raw) {
-			var err error
-			if s, err = unquote(raw); err != nil {
-				return &FieldError{Field: m.key, Msg: err.Error()}
-			}
-		}
-		list.add(s)
-		return nil
-	})
-}
-
-func hasBackslash(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
 }
 
 // forEachElement calls fn with each element of a validated JSON array.

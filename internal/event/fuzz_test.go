@@ -100,10 +100,15 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// checkParties: the agents and transactions a reader derives from the
-// stored row are the ones Decode found in the whole event.
+// checkParties: Decode's agents and transactions are the ones a reference
+// reading of the whole event by encoding/json finds, and a reader derives
+// the same from the stored row.
 func checkParties(t *testing.T, in []byte, ev event.Event) {
 	t.Helper()
+	if agents, txIDs := refParties(t, in); !slices.Equal(ev.Agents, agents) || !slices.Equal(ev.TxIDs, txIDs) {
+		t.Fatalf("Decode's parties differ from the reference:\ninput %q\nagents %q, want %q\ntx_ids %q, want %q",
+			in, ev.Agents, agents, ev.TxIDs, txIDs)
+	}
 	var p event.Parties
 	if !p.Scan(string(ev.Details), ev.Layout, ev.AgentID, ev.TxID, nil) {
 		t.Fatalf("Parties.Scan refused the stored row of %q", in)
@@ -112,6 +117,59 @@ func checkParties(t *testing.T, in []byte, ev event.Event) {
 		t.Fatalf("parties of the stored row differ from Decode's:\ninput %q\nagents %q, want %q\ntx_ids %q, want %q",
 			in, p.Agents(), ev.Agents, p.TxIDs(), ev.TxIDs)
 	}
+}
+
+// refParties reads the event's top-level members in order with
+// encoding/json and collects, in order of first appearance and without
+// repeats, the agents (a string under a party key, the strings of an
+// "agents" array) and the transactions (likewise) it names.
+func refParties(t *testing.T, in []byte) (agents, txIDs []string) {
+	t.Helper()
+	party := map[string]bool{"agent_id": true, "sender_id": true, "receiver_id": true, "sender": true,
+		"receiver": true, "agent_a": true, "agent_b": true, "max_net_outflow_agent": true}
+	tx := map[string]bool{"tx_id": true, "incoming_tx_id": true, "queued_tx_id": true}
+	txList := map[string]bool{"tx_ids": true, "child_ids": true, "source_transactions": true}
+	add := func(list []string, s string) []string {
+		if slices.Contains(list, s) {
+			return list
+		}
+		return append(list, s)
+	}
+	dec := json.NewDecoder(bytes.NewReader(in))
+	dec.UseNumber() // 1e700 is valid JSON, and no float64
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatalf("reference: %v", err)
+	}
+	agents, txIDs = []string{}, []string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("reference: %v", err)
+		}
+		key := tok.(string)
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("reference: %v", err)
+		}
+		switch s, isString := v.(string); {
+		case isString && party[key]:
+			agents = add(agents, s)
+		case isString && tx[key]:
+			txIDs = add(txIDs, s)
+		case key == "agents" || txList[key]:
+			list, _ := v.([]any)
+			for _, el := range list {
+				if s, ok := el.(string); ok {
+					if key == "agents" {
+						agents = add(agents, s)
+					} else {
+						txIDs = add(txIDs, s)
+					}
+				}
+			}
+		}
+	}
+	return agents, txIDs
 }
 
 // firstLines reads up to n lines of a gzip JSONL file.

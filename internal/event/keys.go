@@ -4,8 +4,9 @@ package event
 // top-level keys and those of its nested cost objects, as the recorded
 // streams use them), each mapped to itself. scanObject takes a key's
 // string from here when it is one of them: a map lookup by string(bytes)
-// does not allocate, so the common keys cost no allocation per event on the
-// write and read paths. Never written.
+// does not allocate, so the common keys cost no allocation per event when
+// events are decoded (readers split stored details with splitMembers,
+// which borrows keys instead). Never written.
 var knownKeys = map[string]string{
 	"event_type":            "event_type",
 	"tick":                  "tick",

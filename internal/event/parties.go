@@ -7,13 +7,16 @@ import "unsafe"
 // agents and tx_ids list columns (which cost DuckDB about as much to
 // produce as every other column together): the same keys (roleOf), the
 // same order of first appearance — the lifted agent_id and tx_id counted at
-// the positions the layout records — and no repeats. FuzzDecode and the
-// corpus tests hold the two derivations equal.
+// the positions the layout records — and no repeats. Decode itself
+// derives them this way from the row it builds, so the list columns and a
+// reader's lists come from one derivation; FuzzDecode holds it to a
+// reference built on encoding/json.
 //
 // A Parties is reused from row to row, by one goroutine.
 type Parties struct {
 	agents, txIDs uniqueList
 	members       []member
+	buf           [16]member // members' first storage
 }
 
 // Scan reads one stored row: its details object, its key layout, and its
@@ -22,9 +25,9 @@ type Parties struct {
 // details member in order, as Members does, so a reader that wants
 // other fields of details scans the object once.
 //
-// It returns false when details is not a JSON object or the layout does not
-// fit it, which means the row was not written by Decode; the lists then
-// hold what could be read. After Scan, Agents and TxIDs return the lists;
+// It returns false when details is not a JSON object, the layout does not
+// fit it, or a party's string does not decode — a row Decode did not
+// write; the lists then hold what could be read. After Scan, Agents and TxIDs return the lists;
 // they are valid until the next Scan and their strings may be substrings of
 // details, agentID and txID.
 func (p *Parties) Scan(details string, layout int32, agentID, txID string, each func(key, raw string, kind Kind)) bool {
@@ -33,6 +36,9 @@ func (p *Parties) Scan(details string, layout int32, agentID, txID string, each 
 	// Read-only view of details' bytes: splitMembers never writes. The
 	// row was validated when it was written; reading it need not repeat
 	// that.
+	if p.members == nil {
+		p.members = p.buf[:0]
+	}
 	members, ok := splitMembers(unsafe.Slice(unsafe.StringData(details), len(details)), p.members[:0])
 	p.members = members
 	if !ok {
@@ -103,8 +109,8 @@ func (u *uniqueList) reset() {
 	u.set = nil
 }
 
-// addArray adds the string elements of a JSON array, as appendStrings does
-// on the write side: elements that are not strings name nobody.
+// addArray adds the string elements of a JSON array: elements that are not
+// strings (null, numbers) name nobody.
 func (u *uniqueList) addArray(arr string) bool {
 	b := unsafe.Slice(unsafe.StringData(arr), len(arr))
 	i := skipSpace(b, 1)

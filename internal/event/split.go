@@ -9,8 +9,8 @@ import (
 // without duplicate keys, checked before it was stored) into its top-level
 // members without validating it again: it finds where each string,
 // container and scalar ends and nothing more, which makes it several times
-// cheaper than scanObject. Keys are borrowed from b (never copied), so a
-// member's key is valid only as long as b. It never reads outside b,
+// cheaper than scanObject. Unescaped keys are borrowed from b, not copied,
+// so a member's key is valid only as long as b. It never reads outside b,
 // whatever b holds, and reports false for anything it cannot split as an
 // object; what it reports for other invalid JSON is unspecified.
 func splitMembers(b []byte, members []member) (_ []member, ok bool) {
@@ -66,16 +66,21 @@ func splitMembers(b []byte, members []member) (_ []member, ok bool) {
 
 // skipString returns the offset just past the string literal starting at
 // b[i] (a '"'), and whether it holds an escape; -1 when it does not end.
+// Linear in the literal's length, however many escapes it holds.
 func skipString(b []byte, i int) (end int, escaped bool) {
 	j := i + 1
+	q := -1 // the first '"' at or after j, once known
 	for {
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
-			return -1, escaped
+		if q < j {
+			k := bytes.IndexByte(b[j:], '"')
+			if k < 0 {
+				return -1, escaped
+			}
+			q = j + k
 		}
-		bs := bytes.IndexByte(b[j:j+q], '\\')
+		bs := bytes.IndexByte(b[j:q], '\\')
 		if bs < 0 {
-			return j + q + 1, escaped
+			return q + 1, escaped
 		}
 		// An escape comes before the quote: step over it and look again.
 		escaped = true

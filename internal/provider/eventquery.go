@@ -554,8 +554,8 @@ var errStop = errors.New("stop")
 
 // eventRow turns the values of one eventSelect row into a StoredEvent.
 // The row sources (eventread_sql.go, eventread_arrow.go) fill its fields
-// and call event. The strings may point into memory the source reuses:
-// event copies or interns what it keeps of them.
+// and call appendEvent. The strings may point into memory the source
+// reuses: appendEvent copies or interns what it keeps of them.
 type eventRow struct {
 	seq, tick, day  int64
 	eventTimestamp  time.Time
@@ -594,8 +594,9 @@ func intern(m map[string]string, s string) string {
 // appendEvent appends the row's StoredEvent to dst, built in place: a
 // StoredEvent is some 250 bytes, mostly pointers, and copying it from
 // slice to slice cost a full stream read a tenth of its time. It fails
-// only for a row whose details and key layout do not fit together, which
-// simdb never writes; dst is then returned without it.
+// only for a row whose details and key layout do not fit together or whose
+// details name a party by a string that does not decode — rows simdb never
+// writes — and then returns dst without it; the page or stream fails.
 func (r *eventRow) appendEvent(dst []StoredEvent) ([]StoredEvent, error) {
 	dst = append(dst, StoredEvent{})
 	ev := &dst[len(dst)-1]
@@ -618,7 +619,7 @@ func (r *eventRow) appendEvent(dst []StoredEvent) ([]StoredEvent, error) {
 	ok := r.parties.Scan(r.details, r.layout, r.agentID, r.txID, r.liftMember)
 	r.cur = nil
 	if !ok {
-		err := fmt.Errorf("event %s: details and key layout %#x do not fit together (not a row simdb wrote)", ev.EventID, r.layout)
+		err := fmt.Errorf("event %s: details and key layout %#x do not fit together, or a party's id does not decode (not a row simdb wrote)", ev.EventID, r.layout)
 		*ev = StoredEvent{}
 		return dst[:len(dst)-1], err
 	}
@@ -697,7 +698,10 @@ func (a *rowArena) int(v int64) *int64 {
 // capacity is its length, so a caller's append cannot reach its
 // neighbours.
 func (a *rowArena) list(n int) []string {
-	if n > arenaBlock/8 {
+	switch {
+	case n == 0:
+		return []string{} // empty, not nil: JSON says [], not null
+	case n > arenaBlock/8:
 		return make([]string, n)
 	}
 	if cap(a.lists)-len(a.lists) < n {

@@ -77,7 +77,7 @@ func appendEventRows(dst []StoredEvent, rec arrow.RecordBatch, r *eventRow) ([]S
 		r.seq, r.tick, r.day, r.layout = seq.Value(i), tick.Value(i), day.Value(i), layout.Value(i)
 		r.eventTimestamp = eventTS.Value(i).ToTime(eventUnit)
 		r.createdAt = created.Value(i).ToTime(createdUnit)
-		// Borrowed from the batch: event() copies or interns what it keeps.
+		// Borrowed from the batch: appendEvent copies or interns what it keeps.
 		r.eventType, r.details = eventType.Value(i), details.Value(i)
 		r.hasAgent, r.agentID = !agentID.IsNull(i), agentID.Value(i)
 		r.hasTx, r.txID = !txID.IsNull(i), txID.Value(i)

@@ -37,7 +37,8 @@ type simState struct {
 	err error
 	// spare is the buffer of the last committed group, emptied, which the
 	// next group fills: regrowing a buffer to tens of thousands of events
-	// for every group cost more than parsing them (BENCHMARKS.md).
+	// for every group cost more than parsing them (measured in the second
+	// round; BENCHMARKS.md keeps only its outcome).
 	spare []pendingEvent
 }
 
@@ -326,7 +327,9 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 	if err := appendEvents(ctx, conn, id, b.events, s.opts.Now()); err != nil {
 		return err
 	}
-	s.untrimmed += len(b.events) // under writeMu: commitBatch runs in writeTx
+	// Under writeMu (commitBatch runs in writeTx). A batch that rolls back
+	// still counts: its C memory was allocated and freed all the same.
+	s.untrimmed += len(b.events)
 	if err := addSummaryCounts(ctx, tx, id, b.events); err != nil {
 		return err
 	}
