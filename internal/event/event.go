@@ -200,12 +200,14 @@ func Decode(line []byte) (Event, error) {
 	}
 	// The same derivation a reader makes from the stored row (Parties), so
 	// the list columns and what readers derive cannot disagree. Every
-	// string was validated by scanObject above.
-	var p Parties
-	if !p.Scan(unsafe.String(unsafe.SliceData(ev.Details), len(ev.Details)), ev.Layout, ev.AgentID, ev.TxID, nil) {
+	// string was validated by scanObject above. members is done with, so
+	// its stack buffer serves again.
+	var agents, txIDs uniqueList
+	view := unsafe.String(unsafe.SliceData(ev.Details), len(ev.Details))
+	if _, ok := scanParties(view, ev.Layout, ev.AgentID, ev.TxID, nil, membersBuf[:0], &agents, &txIDs); !ok {
 		return ev, fmt.Errorf("event: details %q and layout %#x do not scan (a bug in Decode)", clip(ev.Details), ev.Layout)
 	}
-	ev.Agents, ev.TxIDs = p.agents.list, p.txIDs.list
+	ev.Agents, ev.TxIDs = agents.list, txIDs.list
 	if ev.Agents == nil {
 		ev.Agents = []string{}
 	}

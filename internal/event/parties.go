@@ -16,7 +16,6 @@ import "unsafe"
 type Parties struct {
 	agents, txIDs uniqueList
 	members       []member
-	buf           [16]member // members' first storage
 }
 
 // Scan reads one stored row: its details object, its key layout, and its
@@ -27,22 +26,29 @@ type Parties struct {
 //
 // It returns false when details is not a JSON object, the layout does not
 // fit it, or a party's string does not decode — a row Decode did not
-// write; the lists then hold what could be read. After Scan, Agents and TxIDs return the lists;
-// they are valid until the next Scan and their strings may be substrings of
-// details, agentID and txID.
+// write; the lists then hold what could be read. After Scan, Agents and
+// TxIDs return the lists; they are valid until the next Scan and their
+// strings may be substrings of details, agentID and txID.
 func (p *Parties) Scan(details string, layout int32, agentID, txID string, each func(key, raw string, kind Kind)) bool {
 	p.agents.reset()
 	p.txIDs.reset()
+	var ok bool
+	p.members, ok = scanParties(details, layout, agentID, txID, each, p.members[:0], &p.agents, &p.txIDs)
+	return ok
+}
+
+// scanParties is Scan with its storage passed in, so that Decode can keep
+// all of it on its stack: members is scratch space for splitting details
+// (returned, possibly grown), and the parties are added to agents and
+// txIDs.
+func scanParties(details string, layout int32, agentID, txID string, each func(key, raw string, kind Kind),
+	members []member, agents, txIDs *uniqueList) ([]member, bool) {
 	// Read-only view of details' bytes: splitMembers never writes. The
 	// row was validated when it was written; reading it need not repeat
 	// that.
-	if p.members == nil {
-		p.members = p.buf[:0]
-	}
-	members, ok := splitMembers(unsafe.Slice(unsafe.StringData(details), len(details)), p.members[:0])
-	p.members = members
+	members, ok := splitMembers(unsafe.Slice(unsafe.StringData(details), len(details)), members)
 	if !ok {
-		return false
+		return members, false
 	}
 	var at [numLifted]int
 	n := len(members)
@@ -56,12 +62,12 @@ func (p *Parties) Scan(details string, layout int32, agentID, txID string, each 
 	for pos := range n {
 		switch liftedAt(at, pos) {
 		case liftAgent:
-			p.agents.add(agentID)
+			agents.add(agentID)
 		case liftTx:
-			p.txIDs.add(txID)
+			txIDs.add(txID)
 		case -1:
 			if next == len(members) {
-				return false
+				return members, false
 			}
 			m := &members[next]
 			next++
@@ -69,29 +75,29 @@ func (p *Parties) Scan(details string, layout int32, agentID, txID string, each 
 			if each != nil {
 				each(m.key, raw, m.kind)
 			}
-			if !p.member(m.key, raw, m.kind) {
-				return false
+			if !addParty(agents, txIDs, m.key, raw, m.kind) {
+				return members, false
 			}
 		}
 	}
-	return next == len(members)
+	return members, next == len(members)
 }
 
-// member adds what one details member names, by Decode's rules.
-func (p *Parties) member(key, raw string, kind Kind) bool {
+// addParty adds what one details member names, by Decode's rules.
+func addParty(agents, txIDs *uniqueList, key, raw string, kind Kind) bool {
 	switch r := roleOf(key); {
 	case r == roleParty && kind == KindString:
 		s, ok := StringText(raw)
-		p.agents.add(s)
+		agents.add(s)
 		return ok
 	case r == roleTx && kind == KindString:
 		s, ok := StringText(raw)
-		p.txIDs.add(s)
+		txIDs.add(s)
 		return ok
 	case r == rolePartyList && kind == KindArray:
-		return p.agents.addArray(raw)
+		return agents.addArray(raw)
 	case r == roleTxList && kind == KindArray:
-		return p.txIDs.addArray(raw)
+		return txIDs.addArray(raw)
 	}
 	return true
 }
