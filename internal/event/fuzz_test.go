@@ -136,7 +136,7 @@ func refParties(t *testing.T, in []byte) (agents, txIDs []string) {
 		return append(list, s)
 	}
 	dec := json.NewDecoder(bytes.NewReader(in))
-	dec.UseNumber() // 1e700 is valid JSON, and no float64
+	dec.UseNumber()                        // 1e700 is valid JSON, and no float64
 	if _, err := dec.Token(); err != nil { // {
 		t.Fatalf("reference: %v", err)
 	}
