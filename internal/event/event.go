@@ -198,14 +198,26 @@ func Decode(line []byte) (Event, error) {
 			ev.Layout |= int32(p+1) << (7 * k)
 		}
 	}
-	// The same derivation a reader makes from the stored row (Parties), so
-	// the list columns and what readers derive cannot disagree. Every
-	// string was validated by scanObject above. members is done with, so
-	// its stack buffer serves again.
+	// The agents and transactions, by the rules a reader applies to the
+	// stored row (Parties: roleOf, addParty, in member order with the lifted
+	// agent_id and tx_id in their places), taken from the values' copies in
+	// details so the strings share its memory. Every value was validated by
+	// scanObject above.
 	var agents, txIDs uniqueList
 	view := unsafe.String(unsafe.SliceData(ev.Details), len(ev.Details))
-	if _, ok := scanParties(view, ev.Layout, ev.AgentID, ev.TxID, nil, membersBuf[:0], &agents, &txIDs); !ok {
-		return ev, fmt.Errorf("event: details %q and layout %#x do not scan (a bug in Decode)", clip(ev.Details), ev.Layout)
+	for i := range members {
+		m := &members[i]
+		switch {
+		case i == positions[liftAgent]:
+			agents.add(ev.AgentID)
+		case i == positions[liftTx]:
+			txIDs.add(ev.TxID)
+		case i == positions[liftType] || i == positions[liftTick]:
+		default:
+			if !addParty(&agents, &txIDs, m.key, view[m.detStart:m.detEnd], m.kind) {
+				return ev, fmt.Errorf("event: member %q does not read back from details (a bug in Decode)", m.key)
+			}
+		}
 	}
 	ev.Agents, ev.TxIDs = agents.list, txIDs.list
 	if ev.Agents == nil {
@@ -362,7 +374,8 @@ func registerOf(line []byte, members []member, agentID string, hasAgent bool) (*
 	return reg, nil
 }
 
-// details writes the members that were not lifted as a compact JSON object.
+// details writes the members that were not lifted as a compact JSON object,
+// and records where each one's value landed in it (detStart, detEnd).
 func details(line []byte, members []member, positions [numLifted]int, lifted int) []byte {
 	size := 2
 	for i := range members {
@@ -383,11 +396,13 @@ func details(line []byte, members []member, positions [numLifted]int, lifted int
 		out = append(out, line[m.keyStart:m.keyEnd]...)
 		out = append(out, ':')
 		val := line[m.valStart:m.valEnd]
+		m.detStart = len(out)
 		if m.compact {
 			out = append(out, val...)
 		} else {
 			out = appendCompact(out, val)
 		}
+		m.detEnd = len(out)
 	}
 	return append(out, '}')
 }

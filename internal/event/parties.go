@@ -7,10 +7,10 @@ import "unsafe"
 // agents and tx_ids list columns (which cost DuckDB about as much to
 // produce as every other column together): the same keys (roleOf), the
 // same order of first appearance — the lifted agent_id and tx_id counted at
-// the positions the layout records — and no repeats. Decode itself
-// derives them this way from the row it builds, so the list columns and a
-// reader's lists come from one derivation; FuzzDecode holds it to a
-// reference built on encoding/json.
+// the positions the layout records — and no repeats. Decode applies the
+// same rules (roleOf, addParty) to the members in order as it builds the
+// row; FuzzDecode holds both to a reference built on encoding/json, and to
+// each other.
 //
 // A Parties is reused from row to row, by one goroutine.
 type Parties struct {

@@ -63,6 +63,9 @@ type member struct {
 	keyEscaped       bool // the raw key contains a backslash escape
 	kind             Kind
 	compact          bool // the raw value has no insignificant whitespace
+	// detStart and detEnd locate the value's copy in Decode's details
+	// (set by details, for the members it keeps).
+	detStart, detEnd int
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
