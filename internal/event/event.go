@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -201,8 +202,9 @@ func Decode(line []byte) (Event, error) {
 	// The agents and transactions, by the rules a reader applies to the
 	// stored row (Parties: roleOf, addParty, in member order with the lifted
 	// agent_id and tx_id in their places), taken from the values' copies in
-	// details so the strings share its memory. Every value was validated by
-	// scanObject above.
+	// details so the strings share its memory. scanObject validated every
+	// value's syntax; a string escape that does not decode (a lone UTF-16
+	// surrogate) is refused here, as the member's error.
 	var agents, txIDs uniqueList
 	view := unsafe.String(unsafe.SliceData(ev.Details), len(ev.Details))
 	for i := range members {
@@ -214,8 +216,8 @@ func Decode(line []byte) (Event, error) {
 			txIDs.add(ev.TxID)
 		case i == positions[liftType] || i == positions[liftTick]:
 		default:
-			if !addParty(&agents, &txIDs, m.key, view[m.detStart:m.detEnd], m.kind) {
-				return ev, fmt.Errorf("event: member %q does not read back from details (a bug in Decode)", m.key)
+			if raw := view[m.detStart:m.detEnd]; !addParty(&agents, &txIDs, m.key, raw, m.kind) {
+				return ev, partyError(m.key, raw)
 			}
 		}
 	}
@@ -227,6 +229,31 @@ func Decode(line []byte) (Event, error) {
 		ev.TxIDs = []string{}
 	}
 	return ev, nil
+}
+
+// partyError says why addParty refused a member's value: the first string
+// in it that does not decode.
+func partyError(key, raw string) error {
+	msg := "holds a string that does not decode"
+	check := func(el []byte) error {
+		_, err := unquote(el)
+		return err
+	}
+	var err error
+	if strings.HasPrefix(raw, "[") {
+		err = forEachElement([]byte(raw), func(el []byte, kind Kind) error {
+			if kind != KindString {
+				return nil
+			}
+			return check(el)
+		})
+	} else {
+		err = check([]byte(raw))
+	}
+	if err != nil {
+		msg = err.Error()
+	}
+	return &FieldError{Field: key, Msg: msg}
 }
 
 // liftable reports whether member m (at position pos) can leave details and

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/simcash/simdb/internal/event"
@@ -234,5 +236,26 @@ func dupKeys(in []byte) bool {
 		default:
 			valueDone()
 		}
+	}
+}
+
+// A party's id that does not decode (a lone UTF-16 surrogate escape) is the
+// member's *FieldError, as any other unusable member is; elsewhere in the
+// event such a string is kept as it is.
+func TestDecodeRefusesUndecodablePartyStrings(t *testing.T) {
+	for _, tc := range []struct{ line, field string }{
+		{`{"event_type":"Arrival","tick":1,"sender_id":"\ud800","receiver_id":"B"}`, "sender_id"},
+		{`{"event_type":"LsmCycleSettlement","tick":1,"agents":["A","\udc00x"]}`, "agents"},
+		{`{"event_type":"LsmCycleSettlement","tick":1,"tx_ids":["t1",2,"\ud83d"]}`, "tx_ids"},
+		{`{"event_type":"PolicyHold","tick":1,"agent_id":"\ud800"}`, "agent_id"},
+	} {
+		_, err := event.Decode([]byte(tc.line))
+		var fe *event.FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(fe.Msg, "surrogate") {
+			t.Errorf("Decode(%s) = %v, want a *FieldError for %q about the surrogate", tc.line, err, tc.field)
+		}
+	}
+	if _, err := event.Decode([]byte(`{"event_type":"X","tick":1,"note":"\ud800"}`)); err != nil {
+		t.Errorf("a lone surrogate outside the party keys: %v", err)
 	}
 }

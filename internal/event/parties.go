@@ -32,23 +32,13 @@ type Parties struct {
 func (p *Parties) Scan(details string, layout int32, agentID, txID string, each func(key, raw string, kind Kind)) bool {
 	p.agents.reset()
 	p.txIDs.reset()
-	var ok bool
-	p.members, ok = scanParties(details, layout, agentID, txID, each, p.members[:0], &p.agents, &p.txIDs)
-	return ok
-}
-
-// scanParties is Scan with its storage passed in, so that Decode can keep
-// all of it on its stack: members is scratch space for splitting details
-// (returned, possibly grown), and the parties are added to agents and
-// txIDs.
-func scanParties(details string, layout int32, agentID, txID string, each func(key, raw string, kind Kind),
-	members []member, agents, txIDs *uniqueList) ([]member, bool) {
 	// Read-only view of details' bytes: splitMembers never writes. The
 	// row was validated when it was written; reading it need not repeat
 	// that.
-	members, ok := splitMembers(unsafe.Slice(unsafe.StringData(details), len(details)), members)
+	members, ok := splitMembers(unsafe.Slice(unsafe.StringData(details), len(details)), p.members[:0])
+	p.members = members
 	if !ok {
-		return members, false
+		return false
 	}
 	var at [numLifted]int
 	n := len(members)
@@ -62,12 +52,12 @@ func scanParties(details string, layout int32, agentID, txID string, each func(k
 	for pos := range n {
 		switch liftedAt(at, pos) {
 		case liftAgent:
-			agents.add(agentID)
+			p.agents.add(agentID)
 		case liftTx:
-			txIDs.add(txID)
+			p.txIDs.add(txID)
 		case -1:
 			if next == len(members) {
-				return members, false
+				return false
 			}
 			m := &members[next]
 			next++
@@ -75,12 +65,12 @@ func scanParties(details string, layout int32, agentID, txID string, each func(k
 			if each != nil {
 				each(m.key, raw, m.kind)
 			}
-			if !addParty(agents, txIDs, m.key, raw, m.kind) {
-				return members, false
+			if !addParty(&p.agents, &p.txIDs, m.key, raw, m.kind) {
+				return false
 			}
 		}
 	}
-	return members, next == len(members)
+	return next == len(members)
 }
 
 // addParty adds what one details member names, by Decode's rules.

@@ -259,9 +259,11 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	// connections, a page costs the longer of the two, not their sum.
 	var total int64
 	counted := make(chan error, 1)
+	countCtx, cancelCount := context.WithCancel(ctx)
+	defer cancelCount()
 	go func() {
 		var err error
-		total, err = s.countEvents(ctx, simulationID, f)
+		total, err = s.countEvents(countCtx, simulationID, f)
 		counted <- err
 	}()
 	if f.Offset == 0 && !f.narrowed() {
@@ -270,6 +272,9 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 		where, args := f.where(simulationID)
 		q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
 		page.Events, err = s.queryEvents(ctx, simulationID, q, args, page.Events)
+	}
+	if err != nil {
+		cancelCount() // the page failed: its count is not wanted
 	}
 	cerr := <-counted
 	if err != nil {
