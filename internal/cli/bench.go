@@ -611,15 +611,15 @@ func benchCallerOverhead(ctx context.Context, dbPath string, config json.RawMess
 // benchQueries times the read side on the ingested database.
 // benchExisting measures the read side on run sim of the database at path.
 func benchExisting(ctx context.Context, path, sim string) (*benchReport, error) {
-	if _, err := os.Stat(path); err != nil {
+	st, err := os.Stat(path)
+	if err != nil {
 		return nil, err
 	}
 	rep := &benchReport{Machine: machineInfo(ctx), Input: path, Ratios: map[string]float64{}}
-	var err error
 	if rep.Queries, rep.Events, err = benchQueries(ctx, path, sim); err != nil {
 		return nil, err
 	}
-	if st, err := os.Stat(path); err == nil && rep.Events > 0 {
+	if rep.Events > 0 {
 		rep.DBBytesPerEvent = float64(st.Size()) / float64(rep.Events)
 	}
 	return rep, nil

@@ -415,7 +415,7 @@ func (p *progressBar) done() {
 // --memory-limit says otherwise. Ingest writes each commit group straight
 // into compressed row groups and reads nothing back, so DuckDB's buffer
 // cache does it little good: with 32MB instead of the 256MB the other
-// commands get, a 10M-event ingest peaked at 285–289 MB instead of
+// commands get, a 10M-event ingest peaked at 270–289 MB instead of
 // 561 MB, at a cost within this machine's run-to-run noise (1M back to
 // back: faster; 10M single runs: up to about 10 % slower; BENCHMARKS.md).
 // A tick larger than the limit still ingests: DuckDB spills to the

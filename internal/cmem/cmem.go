@@ -9,6 +9,6 @@
 package cmem
 
 // Trim returns the C heap's free memory to the operating system now:
-// glibc's malloc_trim on Linux, nothing elsewhere. It takes a few
-// milliseconds on a heap of a few hundred MB.
+// glibc's malloc_trim on Linux, nothing elsewhere. Its cost grows with the
+// heap, so callers space it out (the provider: every 32,768 events).
 func Trim() { releaseFree() }

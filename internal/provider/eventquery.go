@@ -418,10 +418,10 @@ const (
 )
 
 // streamWindows calls fn with every event that matches f, in its sort order
-// and from its cursor on; the pointer is valid until fn returns. Up to streamAhead-1 windows are read and decoded
-// ahead of the one fn is consuming, each by its own goroutine, so DuckDB
-// producing one window and Go turning another into StoredEvents use both
-// cores (on 1M events: 440k events/s read one window at a time, 600k read
+// and from its cursor on; the pointer is valid until fn returns. Up to
+// streamAhead-1 windows are read and decoded ahead of the one fn is
+// consuming, each by its own goroutine, so DuckDB producing one window and
+// Go turning another into StoredEvents use both cores (on 1M events: 440k events/s read one window at a time, 600k read
 // ahead; BENCHMARKS.md). Windows are still handed to fn strictly in order.
 func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventFilter, fn func(*StoredEvent) error) error {
 	q, args, lo, hi, err := s.windowQuery(ctx, simulationID, f)
@@ -489,7 +489,7 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 				return err
 			}
 		}
-		clear(w.events) // the yielded events are the consumer's now
+		clear(w.events) // fn has copied what it keeps; the buffer holds nothing
 		spare <- w.events[:0]
 		<-slots
 	}
@@ -627,8 +627,10 @@ func (r *eventRow) appendEvent(dst []StoredEvent) ([]StoredEvent, error) {
 	if r.hasAgent {
 		ev.AgentID = a.str(intern(r.names, r.agentID))
 	}
+	var txCopy string // the lifted tx_id, copied once for TxID and TxIDs
 	if r.hasTx {
-		ev.TxID = a.str(a.text(r.txID))
+		txCopy = a.text(r.txID)
+		ev.TxID = a.str(txCopy)
 	}
 	// One scan of details fills the lifted fields (liftMember) and derives
 	// the agent and transaction lists.
@@ -647,6 +649,10 @@ func (r *eventRow) appendEvent(dst []StoredEvent) ([]StoredEvent, error) {
 	}
 	ev.TxIDs = a.list(len(txIDs))
 	for i, s := range txIDs {
+		if r.hasTx && s == r.txID {
+			ev.TxIDs[i] = txCopy
+			continue
+		}
 		ev.TxIDs[i] = a.text(s)
 	}
 	return dst, nil
