@@ -28,11 +28,14 @@ SELECT status, ticks_per_day, total_ticks, event_count, last_tick
 FROM simulations
 WHERE simulation_id = $1;
 
--- Advances the resume point in the same transaction that commits the events.
--- name: RecordProgress :exec
+-- Advances the resume point in the same transaction that commits the events,
+-- from the count the writer started the group at ($4): zero rows affected
+-- means the run moved meanwhile (a group already stored, another writer),
+-- and the writer rolls the group back instead of storing it twice.
+-- name: RecordProgress :execrows
 UPDATE simulations
 SET event_count = $2, last_tick = $3
-WHERE simulation_id = $1;
+WHERE simulation_id = $1 AND event_count = sqlc.arg(prior_event_count);
 
 -- Final metrics of a run. Only a running run can complete; zero rows
 -- affected means the run is unknown or no longer running.

@@ -414,12 +414,10 @@ func (p *progressBar) done() {
 // ingestMemoryLimit is DuckDB's memory limit for ingest unless
 // --memory-limit says otherwise. Ingest writes each commit group straight
 // into compressed row groups and reads nothing back, so DuckDB's buffer
-// cache does it little good: with 32MB instead of the 256MB the other
-// commands get, a 10M-event ingest peaked at 270–289 MB instead of
-// 561 MB, at a cost within this machine's run-to-run noise (1M back to
-// back: faster; 10M single runs: up to about 10 % slower; BENCHMARKS.md).
-// A tick larger than the limit still ingests: DuckDB spills to the
-// database's temporary directory (tested with ticks of 450,000 events).
+// cache does it little good, and a small limit keeps a 10M-event ingest
+// under 300 MB resident (BENCHMARKS.md). It cannot make an ingest fail:
+// the provider checkpoints between commits with more memory and retries a
+// group that runs out under a doubled limit (Options.MemoryLimit).
 const ingestMemoryLimit = "32MB"
 
 // ingestOptions are the Options `simdb ingest` opens the database with:

@@ -351,20 +351,32 @@ func (q *Queries) ListSimulations(ctx context.Context, db DBTX, arg ListSimulati
 	return items, nil
 }
 
-const recordProgress = `-- name: RecordProgress :exec
+const recordProgress = `-- name: RecordProgress :execrows
 UPDATE simulations
 SET event_count = $2, last_tick = $3
-WHERE simulation_id = $1
+WHERE simulation_id = $1 AND event_count = $4
 `
 
 type RecordProgressParams struct {
-	SimulationID string
-	EventCount   int64
-	LastTick     sql.NullInt64
+	SimulationID    string
+	EventCount      int64
+	LastTick        sql.NullInt64
+	PriorEventCount int64
 }
 
-// Advances the resume point in the same transaction that commits the events.
-func (q *Queries) RecordProgress(ctx context.Context, db DBTX, arg RecordProgressParams) error {
-	_, err := db.ExecContext(ctx, recordProgress, arg.SimulationID, arg.EventCount, arg.LastTick)
-	return err
+// Advances the resume point in the same transaction that commits the events,
+// from the count the writer started the group at ($4): zero rows affected
+// means the run moved meanwhile (a group already stored, another writer),
+// and the writer rolls the group back instead of storing it twice.
+func (q *Queries) RecordProgress(ctx context.Context, db DBTX, arg RecordProgressParams) (int64, error) {
+	result, err := db.ExecContext(ctx, recordProgress,
+		arg.SimulationID,
+		arg.EventCount,
+		arg.LastTick,
+		arg.PriorEventCount,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }

@@ -104,6 +104,12 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	if !inMemory {
 		params = append(params, "temp_directory="+url.QueryEscape(path+".tmp"))
 	}
+	if !inMemory && !opts.ReadOnly {
+		// No automatic checkpoint inside a commit: one that runs out of
+		// memory there invalidates the database. The writer checkpoints
+		// between commits instead (Checkpoint).
+		params = append(params, "checkpoint_threshold=1TB")
+	}
 	dsn := ""
 	if len(params) > 0 {
 		dsn = "?" + strings.Join(params, "&")

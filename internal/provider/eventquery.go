@@ -324,7 +324,7 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 		q = "SELECT count(*) FROM simulation_events WHERE " + where
 	}
 	var n int64
-	err := s.db.QueryRowContext(ctx, q, args...).Scan(&n)
+	err := s.sqlDB().QueryRowContext(ctx, q, args...).Scan(&n)
 	return n, err
 }
 
@@ -554,7 +554,7 @@ func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter Ev
 // conditions (answered from zone maps, so it costs little).
 func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilter) (lo, hi int64, err error) {
 	if f.Tick == nil && f.TickMin == nil && f.TickMax == nil && f.Day == nil {
-		err = s.db.QueryRowContext(ctx, `SELECT event_count FROM simulations WHERE simulation_id = $1`, simulationID).Scan(&hi)
+		err = s.sqlDB().QueryRowContext(ctx, `SELECT event_count FROM simulations WHERE simulation_id = $1`, simulationID).Scan(&hi)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, 0, nil
 		}
@@ -562,7 +562,7 @@ func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilte
 	}
 	ticks := EventFilter{Tick: f.Tick, TickMin: f.TickMin, TickMax: f.TickMax, Day: f.Day}
 	where, args := ticks.where(simulationID)
-	err = s.db.QueryRowContext(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq) + 1, 0) FROM simulation_events WHERE `+where, args...).Scan(&lo, &hi)
+	err = s.sqlDB().QueryRowContext(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq) + 1, 0) FROM simulation_events WHERE `+where, args...).Scan(&lo, &hi)
 	return lo, hi, err
 }
 

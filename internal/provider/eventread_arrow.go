@@ -20,7 +20,7 @@ import (
 // event keeps is copied out of it first. On error dst holds the rows read
 // before it.
 func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, dst []StoredEvent) ([]StoredEvent, error) {
-	conn, err := s.db.Conn(ctx)
+	conn, err := s.sqlDB().Conn(ctx)
 	if err != nil {
 		return dst, err
 	}

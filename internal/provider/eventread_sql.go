@@ -11,7 +11,7 @@ import (
 // reading them through database/sql (the build without the duckdb_arrow
 // tag). On error dst holds the rows read before it.
 func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, dst []StoredEvent) ([]StoredEvent, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.sqlDB().QueryContext(ctx, q, args...)
 	if err != nil {
 		return dst, err
 	}

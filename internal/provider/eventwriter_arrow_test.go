@@ -56,7 +56,7 @@ func TestArrowWriterReleasesEverything(t *testing.T) {
 	events := func() int {
 		t.Helper()
 		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM simulation_events`).Scan(&n); err != nil {
+		if err := s.sqlDB().QueryRowContext(ctx, `SELECT count(*) FROM simulation_events`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -76,7 +76,7 @@ func TestArrowWriterReleasesEverything(t *testing.T) {
 		}, true, len(rows)},
 	} {
 		alloc := mallocator.NewMallocator()
-		conn, err := s.db.Conn(ctx)
+		conn, err := s.sqlDB().Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

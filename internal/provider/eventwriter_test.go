@@ -25,7 +25,7 @@ func TestEventColumnsMatchSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := s.db.QueryContext(ctx,
+	rows, err := s.sqlDB().QueryContext(ctx,
 		`SELECT column_name FROM duckdb_columns() WHERE table_name = 'simulation_events' ORDER BY column_index`)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestEventColumnsMatchSchema(t *testing.T) {
 		t.Fatalf("simulation_events columns\n  %v\nbut eventwriter.go appends\n  %v\nafter the generated event_id", cols, eventColumns)
 	}
 	var ddl string
-	if err := s.db.QueryRowContext(ctx, `SELECT sql FROM duckdb_tables() WHERE table_name = 'simulation_events'`).Scan(&ddl); err != nil {
+	if err := s.sqlDB().QueryRowContext(ctx, `SELECT sql FROM duckdb_tables() WHERE table_name = 'simulation_events'`).Scan(&ddl); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(ddl, "event_id VARCHAR GENERATED ALWAYS AS") {
@@ -87,7 +87,7 @@ func TestEventWritersStoreTheSameRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got string
-	if err := s.db.QueryRowContext(ctx, `SELECT string_agg(CAST(e AS VARCHAR), chr(10) ORDER BY e.seq) FROM simulation_events AS e`).Scan(&got); err != nil {
+	if err := s.sqlDB().QueryRowContext(ctx, `SELECT string_agg(CAST(e AS VARCHAR), chr(10) ORDER BY e.seq) FROM simulation_events AS e`).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(got, "\n") + 1; int64(n) != res.Events || res.Events < 500 {

@@ -181,9 +181,15 @@ type Options struct {
 	FlushInterval time.Duration
 	// Threads caps DuckDB's worker threads (0: one per core).
 	Threads int
-	// MemoryLimit caps DuckDB's buffer manager ("256MB"; "" is DuckDB's
+	// MemoryLimit is DuckDB's buffer-manager limit ("256MB"; "" is DuckDB's
 	// default of 80% of RAM, which a long ingest grows into because DuckDB
-	// keeps the blocks it wrote cached).
+	// keeps the blocks it wrote cached). It is a target, not a reason to
+	// fail: a write transaction that runs out of it rolls back and runs
+	// again under twice the limit (up to 32 times it), and the raised
+	// limit stays; checkpoints run between commits under at least 256MB
+	// and four times the limit, then the limit is restored. A database
+	// DuckDB invalidates all the same is closed and reopened, losing no
+	// committed tick (RELIABILITY.md).
 	MemoryLimit string
 	// TrimCHeap returns the C heap's free memory to the operating system
 	// after every 32,768 events committed (glibc's malloc_trim; nothing on

@@ -139,7 +139,7 @@ func (s *Store) GetSimulationSummary(ctx context.Context, simulationID string) (
 	if err := s.readBarrier(ctx, simulationID); err != nil {
 		return SimulationSummary{}, err
 	}
-	row, err := s.q.GetSimulation(ctx, s.db, simulationID)
+	row, err := s.q.GetSimulation(ctx, s.sqlDB(), simulationID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SimulationSummary{}, fmt.Errorf("simulation %q: %w", simulationID, ErrSimulationNotFound)
 	}
@@ -170,9 +170,9 @@ func (s *Store) ListSimulations(ctx context.Context, f ListFilter) ([]Simulation
 	var rows []dbgen.Simulation
 	var err error
 	if f.ExperimentRunID != "" {
-		rows, err = s.q.ListExperimentSimulations(ctx, s.db, sql.NullString{String: f.ExperimentRunID, Valid: true})
+		rows, err = s.q.ListExperimentSimulations(ctx, s.sqlDB(), sql.NullString{String: f.ExperimentRunID, Valid: true})
 	} else {
-		rows, err = s.q.ListSimulations(ctx, s.db, dbgen.ListSimulationsParams{
+		rows, err = s.q.ListSimulations(ctx, s.sqlDB(), dbgen.ListSimulationsParams{
 			Status: sql.NullString{String: f.Status, Valid: f.Status != ""},
 		})
 	}
@@ -217,7 +217,7 @@ func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (Event
 	// run's progress columns, simulation_event_types, simulation_agents),
 	// committed with them, so the cost does not grow with the run.
 	sum := EventSummary{ByType: []TypeCount{}, Agents: []string{}}
-	w, err := s.q.GetWriteState(ctx, s.db, simulationID)
+	w, err := s.q.GetWriteState(ctx, s.sqlDB(), simulationID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sum, nil
 	}
@@ -229,7 +229,7 @@ func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (Event
 		maxTick, maxDay := w.LastTick.Int64, w.LastTick.Int64/w.TicksPerDay
 		sum.MaxTick, sum.MaxDay = &maxTick, &maxDay
 	}
-	counts, err := s.q.CountEventsByType(ctx, s.db, simulationID)
+	counts, err := s.q.CountEventsByType(ctx, s.sqlDB(), simulationID)
 	if err != nil {
 		return sum, fmt.Errorf("event summary of %q: %w", simulationID, err)
 	}
@@ -237,7 +237,7 @@ func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (Event
 	for i, c := range counts {
 		sum.ByType[i] = TypeCount{EventType: c.EventType, Count: c.EventCount}
 	}
-	if sum.Agents, err = s.q.ListEventAgents(ctx, s.db, simulationID); err != nil {
+	if sum.Agents, err = s.q.ListEventAgents(ctx, s.sqlDB(), simulationID); err != nil {
 		return sum, fmt.Errorf("event summary of %q: %w", simulationID, err)
 	}
 	if sum.Agents == nil {
@@ -253,7 +253,7 @@ func (s *Store) GetAgentStateRegisters(ctx context.Context, simulationID, agentI
 	if err := s.readBarrier(ctx, simulationID); err != nil {
 		return nil, err
 	}
-	rows, err := s.q.GetRegistersAsOf(ctx, s.db, dbgen.GetRegistersAsOfParams{SimulationID: simulationID, AgentID: agentID, Tick: tick})
+	rows, err := s.q.GetRegistersAsOf(ctx, s.sqlDB(), dbgen.GetRegistersAsOfParams{SimulationID: simulationID, AgentID: agentID, Tick: tick})
 	if err != nil {
 		return nil, fmt.Errorf("registers of %s in %q at tick %d: %w", agentID, simulationID, tick, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/simcash/simdb/db"
@@ -23,7 +24,10 @@ import (
 // only committed, whole ticks. DuckDB lets one process at a time open a file
 // for writing; open a file once per process and share the Store.
 type Store struct {
-	db   *sql.DB
+	// dbh is the database handle. It changes only when DuckDB invalidated
+	// the database and the writer reopened the file (see recoverHandle);
+	// every use loads it afresh through sqlDB.
+	dbh  atomic.Pointer[sql.DB]
 	q    *dbgen.Queries
 	opts Options
 	path string
@@ -34,6 +38,17 @@ type Store struct {
 	// untrimmed counts the events committed since the C heap was last
 	// trimmed (Options.TrimCHeap). Guarded by writeMu.
 	untrimmed int
+	// memory is DuckDB's memory limit in bytes as the writer last set it
+	// (0: unknown, DuckDB's default); raised when a transaction runs out
+	// of memory (see writeTx). Guarded by writeMu.
+	memory int64
+	// fault is why the handle is unusable after a failed reopen; the next
+	// write tries to reopen again. Guarded by writeMu.
+	fault error
+	// checkpointMemory, when set, replaces duckfile.CheckpointMemory as the
+	// memory limit checkpoints run under (tests use it to make one fail).
+	// Guarded by writeMu.
+	checkpointMemory func(limit int64) int64
 
 	mu     sync.Mutex
 	sims   map[string]*simState
@@ -70,7 +85,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{
-		db:          sqldb,
 		q:           dbgen.New(),
 		opts:        opts,
 		path:        path,
@@ -78,6 +92,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		stopFlusher: make(chan struct{}),
 		flusherDone: make(chan struct{}),
 	}
+	s.dbh.Store(sqldb)
+	s.memory, _ = duckfile.ParseMemoryLimit(opts.MemoryLimit)
 	if opts.ReadOnly || opts.Durability == Durable {
 		close(s.flusherDone)
 	} else {
@@ -106,7 +122,10 @@ func prepareSchema(ctx context.Context, sqldb *sql.DB, opts Options) error {
 // DB returns the underlying database for read-only SQL of the caller's own
 // (the CLI's export uses DuckDB's COPY). Writing through it bypasses the
 // provider's guarantees.
-func (s *Store) DB() *sql.DB { return s.db }
+func (s *Store) DB() *sql.DB { return s.sqlDB() }
+
+// sqlDB is the current database handle.
+func (s *Store) sqlDB() *sql.DB { return s.dbh.Load() }
 
 // Path is the file the Store was opened on.
 func (s *Store) Path() string { return s.path }
@@ -151,7 +170,18 @@ func (s *Store) Close() error {
 		<-s.flusherDone
 	}
 	err := s.Flush(context.Background())
-	if cerr := s.db.Close(); err == nil {
+	if !s.opts.ReadOnly {
+		// DuckDB checkpoints when the last connection closes, under the
+		// memory limit in force; give it the room a checkpoint gets
+		// between commits. A failure here loses nothing: the log is
+		// replayed when the file is next opened.
+		s.writeMu.Lock()
+		if duckfile.WALSize(s.path) > 0 {
+			_ = duckfile.Checkpoint(context.Background(), s.sqlDB(), s.path, s.checkpointLimit(), s.memory)
+		}
+		s.writeMu.Unlock()
+	}
+	if cerr := s.sqlDB().Close(); err == nil {
 		err = cerr
 	}
 	return err
@@ -204,10 +234,52 @@ func (s *Store) flushLoop() {
 // writer must use the transaction's connection), holding the write lock.
 // A failed statement fails the transaction: DuckDB aborts it but would still
 // report a later Commit as successful.
-func (s *Store) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) (err error) {
+//
+// DuckDB running out of its memory limit is not final: the transaction
+// rolls back and runs again under twice the limit, up to memoryRetries
+// times, and the raised limit stays (the work needed it). A database DuckDB
+// invalidated is closed and reopened first; the log keeps every committed
+// transaction, so only fn's own transaction runs again. fn must therefore
+// depend on nothing but the database and its inputs.
+func (s *Store) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	conn, err := s.db.Conn(ctx)
+	for attempt := 0; ; attempt++ {
+		err := s.fault
+		if err != nil {
+			err = s.recoverHandle(ctx)
+		}
+		if err == nil {
+			err = s.runTx(ctx, fn)
+		}
+		if err == nil {
+			s.afterCommit(ctx)
+			return nil
+		}
+		if attempt == memoryRetries || ctx.Err() != nil {
+			return err
+		}
+		switch {
+		case duckfile.IsInvalidated(err) && s.path != "" && s.path != ":memory:":
+			s.fault = err
+		case duckfile.IsOutOfMemory(err) && s.memory > 0:
+			raised := 2 * s.memory
+			if serr := duckfile.SetMemoryLimit(ctx, s.sqlDB(), raised); serr != nil {
+				return fmt.Errorf("%w (and raising the memory limit: %v)", err, serr)
+			}
+			s.memory = raised
+		default:
+			return err
+		}
+	}
+}
+
+// memoryRetries is how often writeTx doubles DuckDB's memory limit for one
+// transaction: enough to take ingest's 32MB to 1GB.
+const memoryRetries = 5
+
+func (s *Store) runTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) (err error) {
+	conn, err := s.sqlDB().Conn(ctx)
 	if err != nil {
 		return err
 	}
@@ -226,13 +298,60 @@ func (s *Store) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx)
 		_ = tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
+	return tx.Commit()
+}
+
+// afterCommit does the upkeep a commit leaves: trimming the C heap
+// (Options.TrimCHeap) and folding a grown log into the file. A checkpoint
+// that fails cannot undo the commit; one that invalidated the database
+// has the file reopened at once (or, if that fails, by the next write).
+func (s *Store) afterCommit(ctx context.Context) {
 	if s.opts.TrimCHeap && s.untrimmed >= trimEvents {
 		cmem.Trim()
 		s.untrimmed = 0
 	}
+	if !duckfile.NeedsCheckpoint(s.path) {
+		return
+	}
+	err := duckfile.Checkpoint(context.WithoutCancel(ctx), s.sqlDB(), s.path, s.checkpointLimit(), s.memory)
+	if duckfile.IsInvalidated(err) {
+		// Reopen now, so that readers do not fail until the next write.
+		s.fault = err
+		if s.recoverHandle(ctx) == nil {
+			_ = duckfile.Checkpoint(context.WithoutCancel(ctx), s.sqlDB(), s.path, s.checkpointLimit(), s.memory)
+		}
+	}
+}
+
+// checkpointLimit is the memory limit checkpoints run under. The caller
+// holds writeMu.
+func (s *Store) checkpointLimit() int64 {
+	if s.checkpointMemory != nil {
+		return s.checkpointMemory(s.memory)
+	}
+	return duckfile.CheckpointMemory(s.memory)
+}
+
+// recoverHandle closes a database DuckDB invalidated and opens the file
+// again with the same options and the current memory limit; DuckDB replays
+// the log, so every committed transaction is there. Readers that loaded
+// the old handle finish with an error; later calls use the new one. The
+// caller holds writeMu.
+func (s *Store) recoverHandle(ctx context.Context) error {
+	cause := s.fault
+	_ = s.sqlDB().Close()
+	opts := duckfile.Options{Threads: s.opts.Threads, MemoryLimit: s.opts.MemoryLimit}
+	if s.memory > 0 {
+		opts.MemoryLimit = duckfile.FormatMemoryLimit(s.memory)
+	}
+	db, err := duckfile.Open(context.WithoutCancel(ctx), s.path, opts)
+	if err != nil {
+		return fmt.Errorf("%w: DuckDB invalidated the database (%v) and reopening %s failed: %v; "+
+			"committed ticks are kept: close the store, reopen the file (simdb ingest --resume continues a run)",
+			ErrWriteFailed, cause, s.path, err)
+	}
+	s.dbh.Store(db)
+	s.fault = nil
 	return nil
 }
 

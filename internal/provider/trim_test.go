@@ -50,7 +50,7 @@ func TestTrimCHeapEveryRowGroupOfEvents(t *testing.T) {
 				t.Fatalf("%d events committed since the last trim, want %d", untrimmed, want)
 			}
 			var n int64
-			if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM simulation_events WHERE simulation_id = 't'`).Scan(&n); err != nil {
+			if err := s.sqlDB().QueryRowContext(ctx, `SELECT count(*) FROM simulation_events WHERE simulation_id = 't'`).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			if n != ticks*perTick {

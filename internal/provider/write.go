@@ -94,7 +94,7 @@ func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
 		if st.loaded {
 			return st, nil
 		}
-		row, err := s.q.GetWriteState(ctx, s.db, id)
+		row, err := s.q.GetWriteState(ctx, s.sqlDB(), id)
 		if err != nil {
 			s.forget(st)
 			st.mu.Unlock()
@@ -336,11 +336,16 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 	if err := upsertRegisters(ctx, tx, lastRegisterWrites(id, b.events)); err != nil {
 		return err
 	}
-	return s.q.RecordProgress(ctx, tx, dbgen.RecordProgressParams{
-		SimulationID: id,
-		EventCount:   b.nextSeq,
-		LastTick:     sql.NullInt64{Int64: b.lastTick, Valid: true},
+	n, err := s.q.RecordProgress(ctx, tx, dbgen.RecordProgressParams{
+		SimulationID:    id,
+		EventCount:      b.nextSeq,
+		LastTick:        sql.NullInt64{Int64: b.lastTick, Valid: true},
+		PriorEventCount: b.events[0].seq,
 	})
+	if err == nil && n != 1 {
+		err = fmt.Errorf("simulation %q no longer has %d stored events: its events were written by another writer meanwhile", id, b.events[0].seq)
+	}
+	return err
 }
 
 // lastRegisterWrites returns one row per (tick, agent, key), holding the
