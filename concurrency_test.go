@@ -109,7 +109,7 @@ func TestConcurrentSimulations(t *testing.T) {
 				if got := b.count(t, `SELECT count(DISTINCT seq) FROM simulation_events WHERE simulation_id = $1 AND seq BETWEEN 0 AND $2`, id, want-1); got != want {
 					t.Errorf("%s: seq is not 0..%d without gaps (%d distinct in range)", id, want-1, got)
 				}
-				rows, err := b.store.DB().QueryContext(b.ctx, `SELECT tick, count(*) FROM simulation_events WHERE simulation_id = $1 GROUP BY tick ORDER BY tick`, id)
+				rows, err := simdb.RawDB(b.store).QueryContext(b.ctx, `SELECT tick, count(*) FROM simulation_events WHERE simulation_id = $1 GROUP BY tick ORDER BY tick`, id)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -164,7 +164,7 @@ func wholeTickStream() (ticks []int64, count map[int64]int64) {
 
 // TestReadersSeeWholeTicks ingests a run (Buffered, groups of 500 events,
 // so many group commits) while readers query it through the same Store and
-// through raw SQL on store.DB(). Every view must hold whole ticks, the run's
+// through raw SQL on simdb.RawDB(store). Every view must hold whole ticks, the run's
 // first ones, and (raw SQL, one statement) a progress row that agrees with
 // the rows: event_count = the events stored, last_tick = their last tick.
 // Reads through the Store also commit the run's buffer first (documented);
@@ -218,7 +218,7 @@ func TestReadersSeeWholeTicks(t *testing.T) {
 			}
 		}()
 	}
-	db := b.store.DB()
+	db := simdb.RawDB(b.store)
 	ctx := context.Background()
 	for r := range 2 {
 		reader(fmt.Sprintf("sql-%d", r), func() bool {

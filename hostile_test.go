@@ -159,7 +159,7 @@ func tableState(t *testing.T, b *testBundle, table, skip string) string {
 	var n int64
 	var h string
 	q := `SELECT count(*), coalesce(sum(hash(x))::VARCHAR, '0') FROM ` + table + ` x WHERE simulation_id <> $1`
-	if err := b.store.DB().QueryRowContext(b.ctx, q, skip).Scan(&n, &h); err != nil {
+	if err := simdb.RawDB(b.store).QueryRowContext(b.ctx, q, skip).Scan(&n, &h); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return fmt.Sprintf("%d rows, hash %s", n, h)
@@ -216,7 +216,7 @@ func storedOnly(t *testing.T, b *testBundle, sim string, f simdb.EventFilter, wa
 func detailsText(t *testing.T, b *testBundle, sim string, tick int64) string {
 	t.Helper()
 	var s string
-	if err := b.store.DB().QueryRowContext(b.ctx,
+	if err := simdb.RawDB(b.store).QueryRowContext(b.ctx,
 		`SELECT details FROM simulation_events WHERE simulation_id = $1 AND tick = $2`, sim, tick).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +372,7 @@ func hostileValueCases() []hostileCase {
 				t.Fatalf("details text lost precision: %s", d)
 			}
 			var amount int64
-			if err := b.store.DB().QueryRowContext(b.ctx, `SELECT CAST(details->>'amount' AS BIGINT) FROM simulation_events WHERE tick = 1`).Scan(&amount); err != nil || amount != 9007199254740993 {
+			if err := simdb.RawDB(b.store).QueryRowContext(b.ctx, `SELECT CAST(details->>'amount' AS BIGINT) FROM simulation_events WHERE tick = 1`).Scan(&amount); err != nil || amount != 9007199254740993 {
 				t.Fatalf("details->>'amount' = %d, %v", amount, err)
 			}
 		}},

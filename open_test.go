@@ -38,7 +38,7 @@ func TestOpenRefusesNewerSchemaAndKeepsData(t *testing.T) {
 	if _, err := store.PersistTickEvents(ctx, "keep", 0, raws(arrival(0, "t"))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.DB().ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (5, true)`); err != nil {
+	if _, err := simdb.RawDB(store).ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (5, true)`); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.Close(); err != nil {

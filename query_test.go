@@ -817,7 +817,7 @@ func TestQueryRealStreamParticipants(t *testing.T) {
 // its row's agents and tx_ids columns, read by plain SQL.
 func checkListsMatchColumns(t *testing.T, store *simdb.Store, id string, evs []simdb.StoredEvent) {
 	t.Helper()
-	rows, err := store.DB().QueryContext(context.Background(),
+	rows, err := simdb.RawDB(store).QueryContext(context.Background(),
 		`SELECT seq, CAST(to_json(agents) AS VARCHAR), CAST(to_json(tx_ids) AS VARCHAR) FROM simulation_events WHERE simulation_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		t.Fatal(err)
@@ -1532,7 +1532,7 @@ func TestQuerySimCashCompatibility(t *testing.T) {
 	if err := b.store.Flush(b.ctx); err != nil {
 		t.Fatal(err)
 	}
-	db := b.store.DB()
+	db := simdb.RawDB(b.store)
 	checked := 0
 	for tick := int64(0); tick < 31; tick++ {
 		page, err := b.store.GetSimulationEvents(b.ctx, "q", simdb.EventFilter{Tick: &tick, Limit: 1000})
@@ -1603,13 +1603,13 @@ func TestStreamOrderDoesNotDependOnStorageOrder(t *testing.T) {
 		`INSERT INTO simulation_events BY NAME SELECT * FROM rev_rows ORDER BY seq DESC`,
 		`DROP TABLE rev_rows`,
 	} {
-		if _, err := b.store.DB().ExecContext(b.ctx, q); err != nil {
+		if _, err := simdb.RawDB(b.store).ExecContext(b.ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	// The precondition: a plain scan now meets the last events first.
 	var first int64
-	if err := b.store.DB().QueryRowContext(b.ctx, `SELECT seq FROM simulation_events WHERE simulation_id = 'rev' AND seq >= 20000 AND seq < 40000 LIMIT 1`).Scan(&first); err != nil {
+	if err := simdb.RawDB(b.store).QueryRowContext(b.ctx, `SELECT seq FROM simulation_events WHERE simulation_id = 'rev' AND seq >= 20000 AND seq < 40000 LIMIT 1`).Scan(&first); err != nil {
 		t.Fatal(err)
 	}
 	if first != 39_999 {

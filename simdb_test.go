@@ -65,7 +65,7 @@ func settlement(tick int, tx string) string {
 func (b *testBundle) count(t *testing.T, query string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := b.store.DB().QueryRowContext(b.ctx, query, args...).Scan(&n); err != nil {
+	if err := simdb.RawDB(b.store).QueryRowContext(b.ctx, query, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return n
@@ -241,7 +241,7 @@ func TestExperimentContextStored(t *testing.T) {
 	}
 	var run string
 	var it int64
-	if err := b.store.DB().QueryRowContext(b.ctx,
+	if err := simdb.RawDB(b.store).QueryRowContext(b.ctx,
 		`SELECT experiment_run_id, experiment_iteration FROM simulations WHERE simulation_id = $1`, "exp-1-it-3").Scan(&run, &it); err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func TestUpgradeKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	d := store.DB()
+	d := simdb.RawDB(store)
 	after := []string{
 		tableText(t, d, "simulations", v1Simulations),
 		tableText(t, d, "simulation_events", nil),

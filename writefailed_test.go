@@ -42,7 +42,7 @@ func TestFailedGroupCommitStoresNothing(t *testing.T) {
 	stored := func(wantEvents, wantTick int64) {
 		t.Helper()
 		var events, last int64
-		if err := b.store.DB().QueryRowContext(b.ctx, `SELECT event_count, last_tick FROM simulations WHERE simulation_id = $1`, id).Scan(&events, &last); err != nil {
+		if err := simdb.RawDB(b.store).QueryRowContext(b.ctx, `SELECT event_count, last_tick FROM simulations WHERE simulation_id = $1`, id).Scan(&events, &last); err != nil {
 			t.Fatal(err)
 		}
 		if events != wantEvents || last != wantTick {
@@ -61,7 +61,7 @@ func TestFailedGroupCommitStoresNothing(t *testing.T) {
 		if !broken {
 			q = `ALTER TABLE registers_away RENAME TO agent_state_registers`
 		}
-		if _, err := b.store.DB().ExecContext(b.ctx, q); err != nil {
+		if _, err := simdb.RawDB(b.store).ExecContext(b.ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/event"
 	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/provider"
 	"github.com/spf13/cobra"
 )
 
@@ -489,7 +490,9 @@ func bareRows(lines [][]byte) ([][]driver.Value, error) {
 // openBenchConn opens a fresh simdb database at dbPath (migrated, as the
 // provider opens it) and one connection to it; done closes both.
 func openBenchConn(ctx context.Context, dbPath string) (conn *sql.Conn, done func(), err error) {
-	store, err := simdb.Open(ctx, dbPath, simdb.Options{})
+	// The provider's own Store, for its database handle: bench times raw
+	// loads into the schema the provider migrates.
+	store, err := provider.Open(ctx, dbPath, provider.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -530,7 +533,7 @@ func benchAppender(ctx context.Context, dbPath string, rows [][]driver.Value) (t
 }
 
 func benchRowInsert(ctx context.Context, dbPath string, rows [][]driver.Value) (time.Duration, error) {
-	store, err := simdb.Open(ctx, dbPath, simdb.Options{})
+	store, err := provider.Open(ctx, dbPath, provider.Options{})
 	if err != nil {
 		return 0, err
 	}
@@ -786,3 +789,6 @@ func printBench(out io.Writer, rep *benchReport) {
 	}
 	fmt.Fprintln(out)
 }
+
+// sqlString quotes s as a SQL string literal.
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/simcash/simdb"
 	"github.com/spf13/cobra"
@@ -39,9 +38,6 @@ The file appears only once complete (written beside PATH, then renamed).`,
 	return cmd
 }
 
-// exportColumns are the columns parquet and csv exports carry.
-const exportColumns = `event_id, simulation_id, seq, tick, day, event_timestamp, event_type, details, agent_id, tx_id, created_at, agents, tx_ids`
-
 func (e *env) export(sim, format, out string) (err error) {
 	store, err := e.openRun(sim)
 	if err != nil {
@@ -57,17 +53,7 @@ func (e *env) export(sim, format, out string) (err error) {
 			return err
 		}
 	default:
-		// COPY takes no bound parameters; both literals are quoted.
-		opts := "FORMAT PARQUET"
-		if format == "csv" {
-			opts = "FORMAT CSV, HEADER"
-		}
-		q := fmt.Sprintf(`COPY (SELECT %s FROM simulation_events WHERE simulation_id = %s ORDER BY tick, seq) TO %s (%s)`,
-			exportColumns, sqlString(sim), sqlString(tmp), opts)
-		if _, err := store.DB().ExecContext(e.ctx, q); err != nil {
-			return fmt.Errorf("export %s: %w", format, err)
-		}
-		if err := store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM simulation_events WHERE simulation_id = $1`, sim).Scan(&n); err != nil {
+		if n, err = store.ExportEvents(e.ctx, sim, format, tmp); err != nil {
 			return err
 		}
 	}
@@ -103,6 +89,3 @@ func exportJSONL(e *env, store *simdb.Store, sim, path string) (n int64, err err
 	}
 	return n, w.Flush()
 }
-
-// sqlString quotes s as a SQL string literal.
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/testutil"
 )
 
@@ -171,7 +172,7 @@ func TestExport(t *testing.T) {
 	n := len(src)
 	db := filepath.Join(dir, "db.duckdb")
 	mustCLI(t, "--db", db, "ingest", "--sim", "it's", "--config", config, stream) // a quote in the id
-	wantCols := strings.Split(exportColumns, ", ")
+	wantCols := simdb.ExportColumns()
 
 	t.Run("parquet", func(t *testing.T) {
 		out := filepath.Join(dir, "o'dd.parquet") // a quote in the path

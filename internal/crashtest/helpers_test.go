@@ -20,6 +20,7 @@ import (
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/cli"
 	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/provider"
 )
 
 // --- trials ---
@@ -236,7 +237,7 @@ func (r runState) String() string {
 }
 
 // inspect opens the database at path the way a reader would (read-only,
-// through simdb.Open) and checks that the run in it is a consistent prefix
+// through the provider simdb.Open wraps, for its raw handle) and checks that the run in it is a consistent prefix
 // of s; see checkRun. A file killed before its migrations committed is
 // opened for writing instead (which migrates it) and must hold nothing.
 func inspect(t *testing.T, path string, s *stream) runState {
@@ -245,10 +246,10 @@ func inspect(t *testing.T, path string, s *stream) runState {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return runState{}
 	}
-	store, err := simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
+	store, err := provider.Open(ctx, path, provider.Options{ReadOnly: true})
 	if errors.Is(err, simdb.ErrSchemaBehind) {
 		t.Logf("killed before the schema was committed (%v): opening for writing", err)
-		store, err = simdb.Open(ctx, path, simdb.Options{})
+		store, err = provider.Open(ctx, path, provider.Options{})
 	}
 	if err != nil {
 		t.Fatalf("the crashed database does not open: %v", err)

@@ -109,6 +109,10 @@ type StoredEvent struct {
 	layout int32
 }
 
+// Layout is where the lifted keys stood in the event object (the
+// key_layout column), which Raw needs to rebuild it.
+func (e *StoredEvent) Layout() int32 { return e.layout }
+
 // Raw rebuilds the event object exactly as it was persisted (byte for byte
 // for the engine's compact JSON).
 func (e *StoredEvent) Raw() (json.RawMessage, error) {

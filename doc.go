@@ -1,0 +1,34 @@
+// Package simdb records SimCash-style payment-system simulations: a start
+// record, each tick's events and the final metrics, through one provider
+// that every code path shares, so the same simulation yields the same rows
+// whichever path ran it.
+//
+// A run is recorded in three steps:
+//
+//	store, err := simdb.Open(ctx, "runs.duckdb", simdb.Options{})
+//	defer store.Close()
+//	err = store.PersistSimulationStart(ctx, "run-1", configJSON, simdb.StartOptions{})
+//	n, err := store.PersistTickEvents(ctx, "run-1", tick, events) // each tick
+//	err = store.PersistSimulationComplete(ctx, "run-1", simdb.Metrics{…})
+//
+// and read back by page (GetSimulationEvents), as a whole stream
+// (StreamEvents), or as summaries (GetSimulationSummary, GetEventSummary,
+// ListSimulations, CompareSimulations, GetAgentStateRegisters).
+//
+// # Storage
+//
+// Runs live in an embedded DuckDB file: one writing process per file, and
+// within it one Store shared by every goroutine (a Store is safe for
+// concurrent use). The file is an ordinary DuckDB database that any DuckDB
+// client can query with SimCash's own SQL.
+//
+// # Errors
+//
+// Errors callers branch on are sentinels (errors.Is): ErrSimulationExists,
+// ErrSimulationNotFound, ErrSimulationNotRunning, ErrTickAlreadyPersisted,
+// ErrInvalidEvent (an *EventError naming the event or line, tick, type and
+// field), ErrInvalidConfig, ErrInvalidArgument, ErrInvalidFilter,
+// ErrWriteFailed, ErrClosed, ErrSchemaBehind, ErrSchemaAhead and ErrLocked
+// (a *LockedError naming the file and the process holding it). Every other
+// error wraps the cause with what was being done.
+package simdb

@@ -1,0 +1,169 @@
+package simdb
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+
+	"github.com/simcash/simdb/internal/provider"
+)
+
+// StartOptions are the optional parts of a start record.
+type StartOptions struct {
+	// ConfigFile is where the config came from (config_file); "" stores NULL.
+	ConfigFile string
+	// Experiment places the run in an experiment; nil stores NULLs.
+	Experiment *Experiment
+	// TicksPerDay, when positive, supplies ticks_per_day for a config that
+	// lacks it (an event stream ingested without its config). A config
+	// that states a different value is an ErrInvalidConfig.
+	TicksPerDay int64
+}
+
+// Experiment identifies one iteration of an experiment run.
+type Experiment struct {
+	RunID     string
+	Iteration int32
+}
+
+// Metrics are a run's final totals. Money is integer cents (INV-1).
+type Metrics struct {
+	TotalArrivals    int64   `json:"total_arrivals"`
+	TotalSettlements int64   `json:"total_settlements"`
+	TotalCostCents   int64   `json:"total_cost_cents"`
+	DurationSeconds  float64 `json:"duration_seconds"`
+}
+
+// PersistSimulationStart records a new run in status "running" with
+// started_at, config_json (the config exactly as given), config_hash (see
+// ConfigHash) and what the config says: ticks_per_day, num_days,
+// num_agents, total_ticks and rng_seed. Keys are looked up at the top level
+// first, then under "simulation" (SimCash's YAML configs nest them there).
+//
+// Errors: ErrInvalidArgument (an empty, over-long, non-UTF-8 id or one with
+// control characters; a non-UTF-8 config file name or experiment run id),
+// ErrInvalidConfig (the config is not one JSON object, or a key it states
+// is unusable), ErrSimulationExists (the stored run is left untouched),
+// ErrClosed.
+func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string, config json.RawMessage, opts StartOptions) error {
+	po := provider.StartOptions{ConfigFile: opts.ConfigFile, TicksPerDay: opts.TicksPerDay}
+	if opts.Experiment != nil {
+		po.Experiment = &provider.Experiment{RunID: opts.Experiment.RunID, Iteration: opts.Experiment.Iteration}
+	}
+	return publicError(s.p.PersistSimulationStart(ctx, simulationID, config, po))
+}
+
+// PersistTickEvents stores the events of one tick, in the order given, and
+// returns how many it stored (0 for an empty list, which writes nothing).
+//
+// Every event is validated before anything is written: a JSON object with a
+// non-empty string event_type; a tick member, if present, equal to tick;
+// money fields integer cents; StateRegisterSet with agent_id, register_key
+// and a finite new_value. A rejected event gives an *EventError (errors.Is
+// ErrInvalidEvent) naming its index and field, and nothing of the call is
+// stored.
+//
+// Stored rows get the next seq values, day = tick / ticks_per_day, the
+// agent_id and tx_id columns, details (every other member, byte for byte),
+// and every StateRegisterSet also lands in agent_state_registers (the last
+// value of a key in a tick wins). With Durable the rows are committed when
+// the call returns; with Buffered (the default) see Buffered for when.
+//
+// Other errors: ErrInvalidArgument (empty id, negative tick),
+// ErrSimulationNotFound, ErrSimulationNotRunning, ErrTickAlreadyPersisted
+// (the tick is not after the last persisted one, so a retried tick never
+// duplicates), ErrWriteFailed (an earlier buffered group of this simulation
+// failed to commit), ErrClosed.
+func (s *Store) PersistTickEvents(ctx context.Context, simulationID string, tick int64, events []json.RawMessage) (int, error) {
+	n, err := s.p.PersistTickEvents(ctx, simulationID, tick, events)
+	return n, publicError(err)
+}
+
+// PersistSimulationComplete commits the simulation's buffered ticks and
+// records the final metrics in one transaction: status "completed",
+// completed_at, the totals, duration_seconds and ticks_per_second =
+// total_ticks / duration_seconds (0 when the duration is not positive).
+//
+// Errors: ErrSimulationNotFound, ErrSimulationNotRunning,
+// ErrInvalidArgument (negative totals, a negative or non-finite duration),
+// ErrWriteFailed (an earlier buffered group failed: the run stays running
+// so the caller can resume or fail it), ErrClosed.
+func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID string, metrics Metrics) error {
+	return publicError(s.p.PersistSimulationComplete(ctx, simulationID, provider.Metrics(metrics)))
+}
+
+// PersistSimulationFailed commits the simulation's buffered ticks (they
+// happened, and help explain the failure) and records status "failed",
+// completed_at and the reason in error_message.
+//
+// Errors: ErrSimulationNotFound, ErrSimulationNotRunning,
+// ErrInvalidArgument (a reason that is not valid UTF-8), ErrClosed.
+func (s *Store) PersistSimulationFailed(ctx context.Context, simulationID string, reason string) error {
+	return publicError(s.p.PersistSimulationFailed(ctx, simulationID, reason))
+}
+
+// RecoverInterrupted marks every simulation still "running" as failed with
+// reason "interrupted" and returns their ids. Only the process that holds a
+// DuckDB file can run it, so a running row it finds was orphaned by a crash
+// (or belongs to this Store: call it before starting runs).
+func (s *Store) RecoverInterrupted(ctx context.Context) ([]string, error) {
+	ids, err := s.p.RecoverInterrupted(ctx)
+	return ids, publicError(err)
+}
+
+// IngestOptions tune IngestJSONL.
+type IngestOptions struct {
+	// Source names the stream in errors ("FILE:LINE: …"); "" gives "line N".
+	Source string
+	// Resume skips the events of ticks the simulation already stored (up to
+	// its last_tick) and continues after them.
+	Resume bool
+	// Progress, if set, is called after each tick is handed to the writer
+	// with the bytes and lines read so far.
+	Progress func(IngestProgress)
+}
+
+// IngestProgress is how far a stream has been read.
+type IngestProgress struct {
+	Lines  int64
+	Bytes  int64
+	Events int64
+}
+
+// IngestResult describes an ingested stream.
+type IngestResult struct {
+	Lines     int64 // lines read (blank lines included)
+	Events    int64 // events persisted by this call
+	Skipped   int64 // events of already stored ticks skipped by Resume
+	Ticks     int64 // ticks persisted by this call
+	FirstTick int64 // first tick of the stream, -1 when empty
+	LastTick  int64 // last tick of the stream, -1 when empty
+	// Metrics are the run's totals computed from the whole stream, skipped
+	// lines included: arrivals are Arrival events minus split children,
+	// settlements the distinct original transactions a settlement event
+	// names, total cost the sum of CostAccrual costs.total (README,
+	// "Metrics computed from a stream").
+	Metrics Metrics
+}
+
+// IngestJSONL persists a SimCash event stream (one flat JSON object per
+// line, ticks never decreasing) into a running simulation, one tick at a
+// time through the same path as PersistTickEvents. Blank lines are skipped.
+//
+// On a bad line it stops and returns an *EventError naming the line (and
+// Source): every tick before that line's tick has been handed to the writer
+// (commit them with Flush, or PersistSimulationFailed), and nothing of the
+// bad line's tick is stored. A read error (a truncated gzip file) likewise
+// stores nothing of the tick being read.
+func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reader, opts IngestOptions) (IngestResult, error) {
+	po := provider.IngestOptions{Source: opts.Source, Resume: opts.Resume}
+	if opts.Progress != nil {
+		po.Progress = func(p provider.IngestProgress) { opts.Progress(IngestProgress(p)) }
+	}
+	res, err := s.p.IngestJSONL(ctx, simulationID, r, po)
+	out := IngestResult{
+		Lines: res.Lines, Events: res.Events, Skipped: res.Skipped, Ticks: res.Ticks,
+		FirstTick: res.FirstTick, LastTick: res.LastTick, Metrics: Metrics(res.Metrics),
+	}
+	return out, publicError(err)
+}

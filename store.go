@@ -1,0 +1,161 @@
+package simdb
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/simcash/simdb/internal/provider"
+)
+
+// Provider is the persistence protocol every code path that runs a
+// simulation uses (the Go form of SimCash's SimulationPersistenceProvider).
+// *Store implements it; a test double may too.
+type Provider interface {
+	// PersistSimulationStart records a new run in status "running".
+	PersistSimulationStart(ctx context.Context, simulationID string, config json.RawMessage, opts StartOptions) error
+	// PersistTickEvents stores the events one tick emitted and returns how
+	// many it stored.
+	PersistTickEvents(ctx context.Context, simulationID string, tick int64, events []json.RawMessage) (int, error)
+	// PersistSimulationComplete records final metrics and status "completed".
+	PersistSimulationComplete(ctx context.Context, simulationID string, metrics Metrics) error
+	// PersistSimulationFailed records status "failed" and why.
+	PersistSimulationFailed(ctx context.Context, simulationID string, reason string) error
+}
+
+var _ Provider = (*Store)(nil)
+
+// Store records and reads simulations in one database. It is safe for
+// concurrent use by many goroutines: writes of all simulations are
+// serialised, reads run beside them and see only committed, whole ticks.
+// DuckDB lets one process at a time open a file for writing: open a file
+// once per process and share the Store.
+type Store struct {
+	p *provider.Store
+}
+
+// Options configure a Store. The zero value is ready to use: migrate on
+// open, Buffered writes with the default group size and interval.
+type Options struct {
+	// ReadOnly opens the database read-only: no migrations, and every
+	// write fails. Several read-only processes can share a DuckDB file,
+	// but not with a writer.
+	ReadOnly bool
+	// NoAutoMigrate leaves the schema alone; Open then fails with
+	// ErrSchemaBehind when migrations are pending.
+	NoAutoMigrate bool
+	// Durability picks when tick events become durable (default Buffered).
+	Durability Durability
+	// FlushEvents is the Buffered group size: a simulation's pending events
+	// are committed once this many are waiting (default 50,000).
+	FlushEvents int
+	// FlushInterval bounds how long an event waits in the buffer (default
+	// one second).
+	FlushInterval time.Duration
+	// Threads caps DuckDB's worker threads (0: one per core).
+	Threads int
+	// MemoryLimit is DuckDB's buffer-manager limit, e.g. "256MB" ("" is
+	// DuckDB's default of 80% of RAM, which a long ingest grows into
+	// because DuckDB keeps the blocks it wrote cached). It is a target, not
+	// a reason to fail: a write that runs out of it runs again under twice
+	// the limit (up to 32 times it) and the raised limit stays; checkpoints
+	// run between commits under at least 256MB and four times the limit.
+	// A database DuckDB invalidates all the same is reopened, losing no
+	// committed tick (RELIABILITY.md).
+	MemoryLimit string
+	// TrimCHeap returns the C heap's free memory to the operating system
+	// after every 32,768 events committed (glibc's malloc_trim; nothing on
+	// other systems). glibc keeps what DuckDB and the Arrow writer free in
+	// per-thread arenas, so without it a long ingest's resident size grows
+	// well past what it uses. It acts on the whole process, not only this
+	// Store, so it is off unless the program asks (the simdb binary does).
+	TrimCHeap bool
+	// Now is the wall clock for timestamps (default time.Now); tests fix it.
+	Now func() time.Time
+}
+
+// Durability says when PersistTickEvents' rows become durable.
+type Durability int
+
+const (
+	// Buffered (the default) keeps whole ticks in memory and commits them in
+	// groups: when a simulation has FlushEvents events pending (that group
+	// then commits in the background while the next one fills),
+	// FlushInterval after the first of them, before any read of the
+	// simulation through the Store, and on Complete, Failed, Flush and
+	// Close. A crash loses only whole ticks from the end: at most the
+	// pending ticks plus the one group in flight, i.e. fewer than
+	// 2×FlushEvents events plus the largest tick (RELIABILITY.md). The
+	// stored run ends at its last committed tick (Simulation.LastTick),
+	// where an ingest with Resume picks it up.
+	Buffered Durability = Durability(provider.Buffered)
+	// Durable commits every PersistTickEvents call before it returns: a
+	// crash loses nothing that was acknowledged. Each call is a transaction
+	// of its own (milliseconds per call, against microseconds per event
+	// when buffered).
+	Durable Durability = Durability(provider.Durable)
+)
+
+// String is "buffered" or "durable".
+func (d Durability) String() string { return provider.Durability(d).String() }
+
+// EventWriter names the DuckDB bulk interface this build stores events
+// through: "arrow" (Arrow record batches; build with -tags duckdb_arrow, as
+// the Makefile does) or "appender" (DuckDB's Appender, any other build).
+// Both store the same rows; BENCHMARKS.md compares their speed.
+const EventWriter = provider.EventWriter
+
+// MaxSimulationIDLen bounds simulation ids, in bytes: an id is repeated in
+// every event's event_id.
+const MaxSimulationIDLen = provider.MaxSimulationIDLen
+
+// Open opens (creating if needed) the DuckDB database at path (":memory:"
+// for a private in-memory one) and applies pending migrations unless
+// opts.NoAutoMigrate or opts.ReadOnly is set.
+//
+// Errors: ErrSchemaBehind (auto-migration off and the schema behind,
+// naming both versions), ErrSchemaAhead (a schema newer than this binary is
+// never downgraded), a *LockedError (ErrLocked: another process holds the
+// file, or this process has it open already).
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	p, err := provider.Open(ctx, path, provider.Options{
+		ReadOnly:      opts.ReadOnly,
+		NoAutoMigrate: opts.NoAutoMigrate,
+		Durability:    provider.Durability(opts.Durability),
+		FlushEvents:   opts.FlushEvents,
+		FlushInterval: opts.FlushInterval,
+		Threads:       opts.Threads,
+		MemoryLimit:   opts.MemoryLimit,
+		TrimCHeap:     opts.TrimCHeap,
+		Now:           opts.Now,
+	})
+	if err != nil {
+		return nil, publicError(err)
+	}
+	return &Store{p: p}, nil
+}
+
+// Close commits every buffered tick and closes the database. Simulations
+// still running stay "running": their stored ticks are the resume point.
+// Close is idempotent; every other call after it fails with ErrClosed.
+func (s *Store) Close() error { return publicError(s.p.Close()) }
+
+// Flush commits every buffered tick of every simulation and returns the
+// first error. A simulation whose group failed reports it once: to the
+// caller of Flush, not again to the simulation's next call.
+func (s *Store) Flush(ctx context.Context) error { return publicError(s.p.Flush(ctx)) }
+
+// Path is the database the Store was opened on.
+func (s *Store) Path() string { return s.p.Path() }
+
+// ConfigHash returns the config_hash PersistSimulationStart stores for
+// config: the SHA-256 of the config re-encoded canonically (keys sorted, no
+// whitespace, numbers as written). ErrInvalidConfig when config is not one
+// JSON object.
+func ConfigHash(config json.RawMessage) (string, error) {
+	h, err := provider.ConfigHash(config)
+	return h, publicError(err)
+}
+
+// Int64 returns a pointer to v, for EventFilter's optional fields.
+func Int64(v int64) *int64 { return &v }
