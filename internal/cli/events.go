@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/simcash/simdb"
 	"github.com/spf13/cobra"
@@ -143,7 +143,7 @@ func (e *env) events(sim string, filter simdb.EventFilter, all bool, format stri
 	filter.Limit, filter.Offset = 0, 0
 	var n int64
 	if format == "json" {
-		fmt.Fprint(e.stdout, `{"events":[`)
+		fmt.Fprint(w.out, `{"events":[`)
 	}
 	for ev, err := range store.StreamEvents(e.ctx, sim, filter) {
 		if err != nil {
@@ -151,13 +151,13 @@ func (e *env) events(sim string, filter simdb.EventFilter, all bool, format stri
 		}
 		if format == "json" {
 			if n > 0 {
-				fmt.Fprint(e.stdout, ",")
+				w.out.WriteByte(',')
 			}
 			b, err := json.Marshal(ev)
 			if err != nil {
 				return err
 			}
-			if _, err := e.stdout.Write(b); err != nil {
+			if _, err := w.out.Write(b); err != nil {
 				return err
 			}
 		} else if err := w.write(ev); err != nil {
@@ -172,8 +172,8 @@ func (e *env) events(sim string, filter simdb.EventFilter, all bool, format stri
 			simdb.EventFilter
 			Limit *int `json:"limit"`
 		}{EventFilter: filter})
-		fmt.Fprintf(e.stdout, `],"total":%d,"limit":null,"offset":0,"filters":%s}`+"\n", n, fb)
-		return nil
+		fmt.Fprintf(w.out, `],"total":%d,"limit":null,"offset":0,"filters":%s}`+"\n", n, fb)
+		return w.close()
 	}
 	if err := w.close(); err != nil {
 		return err
@@ -190,27 +190,42 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// eventWriter prints events one at a time in table, jsonl or csv form.
+// eventWriter prints events one at a time in table, jsonl or csv form,
+// through one buffer, so memory stays flat in the number of events and a
+// long listing costs a write per 64 KB, not per event.
 type eventWriter struct {
 	format string
-	out    io.Writer
+	out    *bufio.Writer
 	tw     *tabwriter.Writer
 	cw     *csv.Writer
 	rows   int
 }
 
+// tableBlock is how many rows a table aligns at a time: tabwriter holds
+// every row until it flushes, so a whole run's table would be held in
+// memory; columns are aligned within each block.
+const tableBlock = 1000
+
 func newEventWriter(out io.Writer, format string) *eventWriter {
-	w := &eventWriter{format: format, out: out}
+	w := &eventWriter{format: format, out: bufio.NewWriterSize(out, 64<<10)}
 	switch format {
 	case "table":
-		w.tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		w.tw = tabwriter.NewWriter(w.out, 0, 0, 2, ' ', 0)
 	case "csv":
-		w.cw = csv.NewWriter(out)
+		w.cw = csv.NewWriter(w.out)
 	}
 	return w
 }
 
-var eventCSVHeader = []string{"event_id", "simulation_id", "seq", "tick", "day", "event_timestamp", "event_type", "agent_id", "tx_id", "details", "created_at"}
+// eventCSVRecord is ev's row under simdb.ExportColumns, as export --format
+// csv writes it (timestamps and lists in DuckDB's text form).
+func eventCSVRecord(ev *simdb.StoredEvent) []string {
+	const ts = "2006-01-02 15:04:05.999999"
+	list := func(l []string) string { return "[" + strings.Join(l, ", ") + "]" }
+	return []string{ev.EventID, ev.SimulationID, strconv.FormatInt(ev.Seq, 10), strconv.FormatInt(ev.Tick, 10),
+		strconv.FormatInt(ev.Day, 10), ev.EventTimestamp.Format(ts), ev.EventType, string(ev.Details),
+		deref(ev.AgentID), deref(ev.TxID), ev.CreatedAt.Format(ts), list(ev.Agents), list(ev.TxIDs)}
+}
 
 func (w *eventWriter) write(ev simdb.StoredEvent) error {
 	defer func() { w.rows++ }()
@@ -224,14 +239,17 @@ func (w *eventWriter) write(ev simdb.StoredEvent) error {
 		return err
 	case "csv":
 		if w.rows == 0 {
-			if err := w.cw.Write(eventCSVHeader); err != nil {
+			if err := w.cw.Write(simdb.ExportColumns()); err != nil {
 				return err
 			}
 		}
-		return w.cw.Write([]string{ev.EventID, ev.SimulationID, strconv.FormatInt(ev.Seq, 10), strconv.FormatInt(ev.Tick, 10),
-			strconv.FormatInt(ev.Day, 10), ev.EventTimestamp.Format(time.RFC3339Nano), ev.EventType, deref(ev.AgentID), deref(ev.TxID),
-			string(ev.Details), ev.CreatedAt.Format(time.RFC3339Nano)})
+		return w.cw.Write(eventCSVRecord(&ev))
 	default:
+		if w.rows > 0 && w.rows%tableBlock == 0 {
+			if err := w.tw.Flush(); err != nil {
+				return err
+			}
+		}
 		if w.rows == 0 {
 			fmt.Fprintln(w.tw, "SEQ\tTICK\tDAY\tTYPE\tAGENT\tTX\tSENDER\tRECEIVER\tAMOUNT\tDETAILS")
 		}
@@ -251,17 +269,21 @@ func (w *eventWriter) close() error {
 		if w.rows == 0 {
 			fmt.Fprintln(w.tw, "no events")
 		}
-		return w.tw.Flush()
+		if err := w.tw.Flush(); err != nil {
+			return err
+		}
 	case "csv":
 		if w.rows == 0 {
-			if err := w.cw.Write(eventCSVHeader); err != nil {
+			if err := w.cw.Write(simdb.ExportColumns()); err != nil {
 				return err
 			}
 		}
 		w.cw.Flush()
-		return w.cw.Error()
+		if err := w.cw.Error(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return w.out.Flush()
 }
 
 func deref(s *string) string {

@@ -299,7 +299,7 @@ func TestEventsFormats(t *testing.T) {
 	t.Run("csv", func(t *testing.T) {
 		r := mustCLI(t, append(pageArgs, "--format", "csv")...)
 		recs := readCSV(t, r.stdout)
-		if len(recs) != 21 || !slices.Equal(recs[0], eventCSVHeader) {
+		if len(recs) != 21 || !slices.Equal(recs[0], simdb.ExportColumns()) {
 			t.Fatalf("csv: %d records, header %v", len(recs), recs[0])
 		}
 		for i, rec := range recs[1:] {
@@ -307,8 +307,8 @@ func TestEventsFormats(t *testing.T) {
 			if rec[0] != fmt.Sprintf("%s:%d", f.sim, wantPage[i]) || rec[2] != fmt.Sprint(wantPage[i]) || rec[3] != fmt.Sprint(src.tick) || rec[6] != src.typ {
 				t.Errorf("csv row %d: %v", i, rec)
 			}
-			if !json.Valid([]byte(rec[9])) {
-				t.Errorf("csv row %d: details %q is not JSON", i, rec[9])
+			if !json.Valid([]byte(rec[7])) {
+				t.Errorf("csv row %d: details %q is not JSON", i, rec[7])
 			}
 		}
 	})
@@ -340,8 +340,22 @@ func TestEventsFormats(t *testing.T) {
 	})
 	t.Run("all-csv", func(t *testing.T) {
 		r := mustCLI(t, "--db", f.db, "events", f.sim, "--all", "--format", "csv")
-		if recs := readCSV(t, r.stdout); len(recs) != len(f.src)+1 {
+		recs := readCSV(t, r.stdout)
+		if len(recs) != len(f.src)+1 {
 			t.Errorf("--all csv: %d records, want %d + header", len(recs), len(f.src))
+		}
+		// The same columns, in the same order, with the same values as
+		// export --format csv (DuckDB's own COPY).
+		out := filepath.Join(t.TempDir(), "export.csv")
+		mustCLI(t, "--db", f.db, "export", f.sim, "--format", "csv", "--out", out)
+		exported := readCSV(t, string(readFile(t, out)))
+		if len(exported) != len(recs) {
+			t.Fatalf("export csv has %d records, events --all csv %d", len(exported), len(recs))
+		}
+		for i := range recs {
+			if !slices.Equal(recs[i], exported[i]) {
+				t.Fatalf("record %d:\nevents %q\nexport %q", i, recs[i], exported[i])
+			}
 		}
 	})
 	t.Run("empty", func(t *testing.T) {
@@ -352,7 +366,7 @@ func TestEventsFormats(t *testing.T) {
 		if r := mustCLI(t, append(args, "--format", "jsonl")...); r.stdout != "" {
 			t.Errorf("empty jsonl: %q", r.stdout)
 		}
-		if r := mustCLI(t, append(args, "--format", "csv")...); r.stdout != strings.Join(eventCSVHeader, ",")+"\n" {
+		if r := mustCLI(t, append(args, "--format", "csv")...); r.stdout != strings.Join(simdb.ExportColumns(), ",")+"\n" {
 			t.Errorf("empty csv: %q", r.stdout)
 		}
 		page := eventsPage(t, f.db, f.sim, "--type", "NoSuchType")
