@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/duckfile"
 )
 
 const holdLockEnv = "SIMDB_TEST_HOLD_LOCK"
@@ -26,7 +26,9 @@ func ServeLockHolder(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process of the locking tests")
 	}
-	store, err := simdb.Open(context.Background(), path, simdb.Options{})
+	// duckfile, not simdb: testutil must not import packages whose own
+	// tests import it (simdb imports internal/event).
+	store, err := duckfile.Open(context.Background(), path, duckfile.Options{})
 	if err != nil {
 		fmt.Printf("error: %v\n", err)
 		os.Exit(3)
