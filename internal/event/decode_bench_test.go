@@ -11,8 +11,7 @@ import (
 // -benchmem ./internal/event (with SIMDB_CORPUS set).
 func BenchmarkDecode(b *testing.B) {
 	lines := testutil.ReadLines(b, testutil.CorpusFile(b, "medium.jsonl.gz"))
-	b.ReportAllocs()
-	b.ResetTimer()
+	report := testutil.PerEvent(b, len(lines))
 	for range b.N {
 		for _, line := range lines {
 			if _, err := Decode(line); err != nil {
@@ -20,12 +19,5 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		}
 	}
-	perEvent(b, len(lines))
-}
-
-// perEvent reports ns/event and allocs/event for n events per iteration.
-func perEvent(b *testing.B, n int) {
-	b.StopTimer()
-	events := float64(b.N) * float64(n)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/events, "ns/event")
+	report()
 }
