@@ -22,7 +22,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/event"
-	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/simgen"
 	"github.com/spf13/cobra"
 )
 
@@ -169,7 +169,7 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 
 	input, config, pace := f.input, json.RawMessage(`{"ticks_per_day":100}`), f.enginePace
 	if input == "" {
-		o := gen.Options{Agents: 40, TicksPerDay: 100, Seed: 1, EventsPerTick: 160}
+		o := simgen.Options{Agents: 40, TicksPerDay: 100, Seed: 1, EventsPerTick: 160}
 		o.Days = max(1, (f.events+o.EventsPerTick*o.TicksPerDay-1)/(o.EventsPerTick*o.TicksPerDay))
 		say("generating about %d events", f.events)
 		var cfgPath string

@@ -1,4 +1,4 @@
-// Package gen writes deterministic synthetic SimCash event streams for demos
+// Package simgen writes deterministic synthetic SimCash event streams for demos
 // and benchmarks of any size.
 //
 // The stream looks like the engine's own output (see
@@ -22,7 +22,7 @@
 // Everything random comes from math/rand/v2's PCG seeded from Options.Seed;
 // nothing reads the clock or the global generator, so the same Options give
 // the same bytes on every run and platform.
-package gen
+package simgen
 
 import (
 	"errors"
@@ -86,6 +86,12 @@ const (
 	eodPenalty      = 10000 // cents per payment unsettled at end of day
 	splitFriction   = 1000  // cents per extra piece of a split payment
 
+	// generatorName identifies this generator in Config. It is the
+	// package's import path before it was renamed simgen, kept so that a
+	// seed's configuration stays byte-identical to the one already stored
+	// with runs generated earlier.
+	generatorName = "github.com/simcash/simdb/internal/gen"
+
 	meanAmount = 165000 // mean payment in cents (see amount)
 	// nominalEventsPerPayment is the rough number of events one payment
 	// causes; it sizes the limits in the configuration before the run
@@ -112,14 +118,14 @@ func (o Options) withDefaults() Options {
 func (o Options) validate() error {
 	switch {
 	case o.Agents < 0 || o.Days < 0 || o.TicksPerDay < 0 || o.EventsPerTick < 0:
-		return fmt.Errorf("gen: negative option in %+v", o)
+		return fmt.Errorf("simgen: negative option in %+v", o)
 	case o.Agents < 2:
-		return errors.New("gen: at least 2 agents are needed (a payment has two parties)")
+		return errors.New("simgen: at least 2 agents are needed (a payment has two parties)")
 	case o.Agents > 1_000_000:
-		return fmt.Errorf("gen: %d agents is more than the 1000000 supported", o.Agents)
+		return fmt.Errorf("simgen: %d agents is more than the 1000000 supported", o.Agents)
 	}
 	if hi, _ := bits.Mul64(uint64(o.Days), uint64(o.TicksPerDay)); hi != 0 || uint64(o.Days)*uint64(o.TicksPerDay) > math.MaxInt64 {
-		return fmt.Errorf("gen: %d days × %d ticks overflows int64", o.Days, o.TicksPerDay)
+		return fmt.Errorf("simgen: %d days × %d ticks overflows int64", o.Days, o.TicksPerDay)
 	}
 	return nil
 }
@@ -226,8 +232,9 @@ func newAgents(o Options) []agent {
 // (shown wrapped). Zero options are replaced by their defaults, so len(agents)
 // equals the effective Agents. The generator member records EventsPerTick,
 // which the stream depends on but SimCash has no key for, so that the
-// configuration alone reproduces the run. Config does not validate: for
-// options Write rejects it still returns a well-formed object.
+// configuration alone reproduces the run; its package is generatorName.
+// Config does not validate: for options Write rejects it still returns a
+// well-formed object.
 func Config(o Options) []byte {
 	o = o.withDefaults()
 	ag := newAgents(o)
@@ -273,7 +280,7 @@ func Config(o Options) []byte {
 		}
 		b = append(b, '}')
 	}
-	b = append(b, `],"generator":{"package":"github.com/simcash/simdb/internal/gen","events_per_tick":`...)
+	b = append(b, `],"generator":{"package":"`+generatorName+`","events_per_tick":`...)
 	b = strconv.AppendInt(b, int64(o.EventsPerTick), 10)
 	return append(b, `}}`...)
 }
