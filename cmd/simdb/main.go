@@ -13,16 +13,13 @@ import (
 )
 
 // goHeapSoftLimit is the Go runtime's soft memory limit for the simdb
-// process unless GOMEMLIMIT says otherwise. An ingest's live Go heap is two
-// commit groups plus the stream-metrics set (~60 MB at 10M events);
-// without a limit the collector lets the heap reach twice that before it
-// runs. With a 64MB DuckDB limit a 10M-event ingest peaked at 310 MB
-// resident under 100 MiB against 367 MB under 160 MiB (BENCHMARKS.md,
-// "Peak RSS"); read commands hold at most three 20k-event windows. The limit is soft: a larger live heap is still
-// allowed (the runtime then caps GC at half the CPU rather than failing).
-// Measured in BENCHMARKS.md. Set here, in the process's main, not in the
-// library: it is a process-wide setting that the program, not a package,
-// owns.
+// process unless GOMEMLIMIT says otherwise. simdb's live Go heap is small (an
+// ingest holds two commit groups, a read command at most three 20k-event
+// windows), but without a limit the collector lets the heap grow to twice
+// its live size before it runs; the limit keeps the resident set down
+// (BENCHMARKS.md, "Peak RSS"). It is soft: a larger live heap is still
+// allowed. It is set in main, not in the library, because it is a
+// process-wide setting the program owns.
 const goHeapSoftLimit = 100 << 20
 
 func main() {

@@ -91,3 +91,18 @@ func TestBenchReportsEveryStep(t *testing.T) {
 		t.Errorf("--only ingest: results %+v, caller_overhead_pct %v, queries %d", only.Results, only.CallerOverheadPct, len(only.Queries))
 	}
 }
+
+// bench is a developer's tool: the analyst's command list leaves it out, but
+// it still runs and documents its flags.
+func TestBenchHidden(t *testing.T) {
+	r := mustCLI(t, "--help")
+	if !strings.Contains(r.stdout, "ingest") || strings.Contains(r.stdout, "bench") {
+		t.Errorf("simdb --help should list the analyst's commands and not bench:\n%s", r.stdout)
+	}
+	r = mustCLI(t, "bench", "--help")
+	for _, flag := range []string{"--input", "--events", "--queries-on", "--only"} {
+		if !strings.Contains(r.stdout, flag) {
+			t.Errorf("bench --help does not mention %s", flag)
+		}
+	}
+}

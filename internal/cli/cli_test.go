@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
-	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/simgen"
 )
 
 func TestRunPublicEntryPoint(t *testing.T) {
@@ -190,15 +190,15 @@ func TestGen(t *testing.T) {
 	if r2 := mustCLI(t, append([]string{"gen", "--out", "-"}, g.args()...)...); r2.stdout != r.stdout {
 		t.Error("gen --out - differs from stdout")
 	}
-	// The stream and config are what internal/gen produces.
-	o := gen.Options{Agents: g.agents, Days: g.days, TicksPerDay: g.ticksPerDay, EventsPerTick: g.eventsPerTick, Seed: g.seed}
+	// The stream and config are what internal/simgen produces.
+	o := simgen.Options{Agents: g.agents, Days: g.days, TicksPerDay: g.ticksPerDay, EventsPerTick: g.eventsPerTick, Seed: g.seed}
 	var want bytes.Buffer
-	st, err := gen.Write(&want, o)
+	st, err := simgen.Write(&want, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(want.Bytes(), readFile(t, a)) || !bytes.Equal(gen.Config(o), readFile(t, ca)) {
-		t.Error("gen's output differs from internal/gen")
+	if !bytes.Equal(want.Bytes(), readFile(t, a)) || !bytes.Equal(simgen.Config(o), readFile(t, ca)) {
+		t.Error("gen's output differs from internal/simgen")
 	}
 	if !regexp.MustCompile(fmt.Sprintf(`^wrote %d events \(%d ticks\) to `, st.Events, st.Ticks)).MatchString(
 		mustCLI(t, append([]string{"gen", "--out", filepath.Join(dir, "c.jsonl")}, g.args()...)...).stderr) {
@@ -461,8 +461,8 @@ func TestDemo(t *testing.T) {
 		}
 		rest := strings.TrimPrefix(out, prefix)
 		nl := strings.IndexByte(rest, '\n')
-		o := gen.Options{Agents: 4, Days: 1, TicksPerDay: 100, Seed: 1, EventsPerTick: 30}
-		events, err := gen.TotalEvents(o)
+		o := simgen.Options{Agents: 4, Days: 1, TicksPerDay: 100, Seed: 1, EventsPerTick: 30}
+		events, err := simgen.TotalEvents(o)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/simcash/simdb"
-	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/simgen"
 	"github.com/spf13/cobra"
 )
 
@@ -30,7 +30,7 @@ func (e *env) demo() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	o := gen.Options{Agents: 4, Days: 1, TicksPerDay: 100, Seed: 1, EventsPerTick: 30}
+	o := simgen.Options{Agents: 4, Days: 1, TicksPerDay: 100, Seed: 1, EventsPerTick: 30}
 	stream, config, err := writeGenerated(dir, "demo", o)
 	if err != nil {
 		return err

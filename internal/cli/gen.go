@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/simgen"
 	"github.com/spf13/cobra"
 )
 
 func newGenCmd(e *env) *cobra.Command {
-	var o gen.Options
+	var o simgen.Options
 	var out, configOut string
 	cmd := &cobra.Command{
 		Use:   "gen [--agents N] [--days D] [--ticks-per-day T] [--seed S] [--events-per-tick R] [--out FILE] [--config-out FILE]",
@@ -37,7 +37,7 @@ Lines, to --out or stdout. The same flags and seed give identical bytes.
 				w = f
 			}
 			bw := bufio.NewWriterSize(w, 1<<20)
-			stats, err := gen.Write(bw, o)
+			stats, err := simgen.Write(bw, o)
 			if err != nil {
 				return err
 			}
@@ -51,7 +51,7 @@ Lines, to --out or stdout. The same flags and seed give identical bytes.
 				fmt.Fprintf(e.stderr, "wrote %d events (%d ticks) to %s\n", stats.Events, stats.Ticks, out)
 			}
 			if configOut != "" {
-				if err := os.WriteFile(configOut, gen.Config(o), 0o644); err != nil {
+				if err := os.WriteFile(configOut, simgen.Config(o), 0o644); err != nil {
 					return err
 				}
 			}
@@ -71,7 +71,7 @@ Lines, to --out or stdout. The same flags and seed give identical bytes.
 
 // writeGenerated writes a generated stream and its config into dir and
 // returns their paths.
-func writeGenerated(dir, name string, o gen.Options) (stream, config string, err error) {
+func writeGenerated(dir, name string, o simgen.Options) (stream, config string, err error) {
 	stream = filepath.Join(dir, name+".jsonl")
 	config = filepath.Join(dir, name+".config.json")
 	f, err := os.Create(stream)
@@ -79,7 +79,7 @@ func writeGenerated(dir, name string, o gen.Options) (stream, config string, err
 		return "", "", err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	if _, err := gen.Write(bw, o); err != nil {
+	if _, err := simgen.Write(bw, o); err != nil {
 		f.Close()
 		return "", "", err
 	}
@@ -90,7 +90,7 @@ func writeGenerated(dir, name string, o gen.Options) (stream, config string, err
 	if err := f.Close(); err != nil {
 		return "", "", err
 	}
-	if err := os.WriteFile(config, gen.Config(o), 0o644); err != nil {
+	if err := os.WriteFile(config, simgen.Config(o), 0o644); err != nil {
 		return "", "", err
 	}
 	return stream, config, nil

@@ -1,6 +1,7 @@
 // Package cli is the simdb command line: ingest, events, show, list, export,
-// diff, gen, recover, bench and demo over the public simdb package. Run is
-// the whole program, so tests drive it in-process.
+// diff, gen, recover and demo over the public simdb package, plus bench, a
+// developer's tool hidden from --help. Run is the whole program, so tests
+// drive it in-process.
 package cli
 
 import (

@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/simgen"
 )
 
 // ingestStream is the input of TestCrashIngest: 180,000 events in 600 ticks,
 // StateRegisterSet events included, so that an ingest lasts a few seconds
 // and commits several groups of 50,000 events (the CLI's default).
-var ingestStream = gen.Options{Agents: 12, Days: 6, TicksPerDay: 100, EventsPerTick: 300, Seed: 7}
+var ingestStream = simgen.Options{Agents: 12, Days: 6, TicksPerDay: 100, EventsPerTick: 300, Seed: 7}
 
 // TestCrashIngest kills `simdb ingest` with SIGKILL at a random moment of
 // each trial and checks what the file holds: it opens; the run, if its start
@@ -155,7 +155,7 @@ func ingestTrial(t *testing.T, seed uint64, s *stream, ref string, full time.Dur
 
 // providerStream is the input of TestCrashBufferedProvider: 60,000 events
 // in 200 ticks.
-var providerStream = gen.Options{Agents: 12, Days: 2, TicksPerDay: 100, EventsPerTick: 300, Seed: 11}
+var providerStream = simgen.Options{Agents: 12, Days: 2, TicksPerDay: 100, EventsPerTick: 300, Seed: 11}
 
 // TestCrashBufferedProvider kills a program that writes through the
 // provider (simdb.Open, PersistTickEvents tick by tick, an "ack" line on

@@ -19,8 +19,8 @@ import (
 
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/cli"
-	"github.com/simcash/simdb/internal/gen"
 	"github.com/simcash/simdb/internal/provider"
+	"github.com/simcash/simdb/internal/simgen"
 )
 
 // --- trials ---
@@ -65,14 +65,14 @@ type stream struct {
 	seqType          []string        // type of the event at each seq
 	maxTickEvents    int64           // events of the busiest tick
 	registers        int             // StateRegisterSet events
-	opts             gen.Options
+	opts             simgen.Options
 }
 
 func (s *stream) total() int64 { return int64(len(s.seqTick)) }
 
 // writeStream generates the stream of o into dir (stream.jsonl and its
 // config.json) and indexes it.
-func writeStream(t *testing.T, dir string, o gen.Options) *stream {
+func writeStream(t *testing.T, dir string, o simgen.Options) *stream {
 	t.Helper()
 	s := &stream{
 		path: filepath.Join(dir, "stream.jsonl"), configPath: filepath.Join(dir, "config.json"),
@@ -82,13 +82,13 @@ func writeStream(t *testing.T, dir string, o gen.Options) *stream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gen.Write(f, o); err != nil {
+	if _, err := simgen.Write(f, o); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(s.configPath, gen.Config(o), 0o644); err != nil {
+	if err := os.WriteFile(s.configPath, simgen.Config(o), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if f, err = os.Open(s.path); err != nil {

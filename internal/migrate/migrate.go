@@ -73,7 +73,8 @@ type Migrator struct {
 }
 
 // New returns a Migrator for migrations (goose SQL files at the root of the
-// fs.FS) on db. verbose makes goose log each migration it runs.
+// fs.FS) on db. It neither touches the database nor logs; an fs.FS with no
+// migration in it is an error wrapping goose.ErrNoMigrations.
 func New(db *sql.DB, migrations fs.FS) (*Migrator, error) {
 	store, err := database.NewStoreFromQuerier(VersionTable, duckdbQuerier{})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/pressly/goose/v3"
 	"github.com/simcash/simdb/db"
 	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/migrate"
@@ -179,5 +180,21 @@ func TestCheckOnAnEmptyReadOnlyDatabase(t *testing.T) {
 	var tables int
 	if err := r.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()`).Scan(&tables); err != nil || tables != 0 {
 		t.Fatalf("%d tables in the database after Check (%v), want none", tables, err)
+	}
+}
+
+// New reads the migrations but leaves the database alone: no version table
+// until something runs, and an empty fs.FS is refused up front.
+func TestNewTouchesNothing(t *testing.T) {
+	d := openDB(t)
+	if _, err := migrate.New(d, fstest.MapFS{}); !errors.Is(err, goose.ErrNoMigrations) {
+		t.Fatalf("New on an empty fs.FS: %v, want goose.ErrNoMigrations", err)
+	}
+	if _, err := migrate.New(d, db.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := d.QueryRow(`SELECT count(*) FROM duckdb_tables()`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("New created %d tables (err %v)", n, err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/simgen"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,12 +71,12 @@ func TestEventWritersStoreTheSameRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	o := gen.Options{Agents: 5, Days: 2, TicksPerDay: 10, Seed: 7, EventsPerTick: 40}
+	o := simgen.Options{Agents: 5, Days: 2, TicksPerDay: 10, Seed: 7, EventsPerTick: 40}
 	var stream bytes.Buffer
-	if _, err := gen.Write(&stream, o); err != nil {
+	if _, err := simgen.Write(&stream, o); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PersistSimulationStart(ctx, "rows", gen.Config(o), StartOptions{}); err != nil {
+	if err := s.PersistSimulationStart(ctx, "rows", simgen.Config(o), StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.IngestJSONL(ctx, "rows", &stream, IngestOptions{})
