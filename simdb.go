@@ -112,6 +112,9 @@ var (
 	ErrClosed               = provider.ErrClosed
 	// ErrLocked: another process holds the database file.
 	ErrLocked = duckfile.ErrLocked
+	// ErrNotDatabase: the path is an existing file that is not a DuckDB
+	// database (refused before anything reads or writes it).
+	ErrNotDatabase = duckfile.ErrNotDatabase
 	// ErrSchemaBehind: migrations are pending and auto-migration is off.
 	ErrSchemaBehind = migrate.ErrSchemaBehind
 	// ErrSchemaAhead: the file was migrated by a newer simdb.
@@ -123,7 +126,8 @@ var (
 // opts.NoAutoMigrate or opts.ReadOnly is set. Errors: ErrSchemaBehind (auto
 // migration off and the schema behind, naming both versions), ErrSchemaAhead
 // (a newer schema is never downgraded), *LockedError (another process holds
-// the file).
+// the file), ErrNotDatabase (an existing file that is not a DuckDB
+// database, whatever its name: refused before anything reads or writes it).
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return provider.Open(ctx, path, opts)
 }
