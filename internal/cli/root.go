@@ -206,6 +206,15 @@ func closeStore(store *simdb.Store, err *error) {
 	}
 }
 
+// checkSimArg refuses a simulation id argument that is empty or only
+// whitespace: it can only be a quoting mistake (an empty shell variable).
+func checkSimArg(sim string) error {
+	if strings.TrimSpace(sim) == "" {
+		return usagef("simulation id %q is empty", sim)
+	}
+	return nil
+}
+
 func checkFormat(format string, allowed ...string) error {
 	for _, a := range allowed {
 		if format == a {
