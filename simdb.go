@@ -110,6 +110,7 @@ var (
 	ErrInvalidFilter        = provider.ErrInvalidFilter
 	ErrWriteFailed          = provider.ErrWriteFailed
 	ErrClosed               = provider.ErrClosed
+	ErrResumeMismatch       = provider.ErrResumeMismatch
 	// ErrLocked: another process holds the database file.
 	ErrLocked = duckfile.ErrLocked
 	// ErrNotDatabase: the path is an existing file that is not a DuckDB

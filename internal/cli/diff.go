@@ -23,7 +23,7 @@ participants and the exact original object).
 
 Exit 0 and "identical (N events)" when they match; exit 1 and the first
 divergence (tick, seq, field, both values) otherwise.`,
-		Args: exactArgs(2, "two simulation ids"),
+		Args: simArgs(2, "two simulation ids"),
 		RunE: func(cmd *cobra.Command, args []string) error { return e.diff(args[0], args[1], dbB) },
 	}
 	cmd.Flags().StringVar(&dbB, "db-b", "", "database file of SIM_B (default: --db)")

@@ -38,7 +38,7 @@ comma-separated list. A page holds --limit events (default 100, 1..1000);
 
 Formats: table (for people), json ({events, total, limit, offset, filters}),
 jsonl (one event per line), csv.`,
-		Args: exactArgs(1, "one simulation id"),
+		Args: simArgs(1, "one simulation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			filter, err := f.toFilter(cmd)
 			if err != nil {

@@ -36,16 +36,13 @@ the new file is complete; a symbolic link is followed and the file it
 points to replaced). PATH must be a regular file or not exist: devices,
 pipes and directories are refused, and so is the database file itself (or
 its .wal), under any name or link.`,
-		Args: exactArgs(1, "one simulation id"),
+		Args: simArgs(1, "one simulation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "parquet", "csv", "jsonl"); err != nil {
 				return err
 			}
 			if out == "" {
 				return usagef("--out PATH is required (- for stdout)")
-			}
-			if err := checkSimArg(args[0]); err != nil {
-				return err
 			}
 			return e.export(args[0], format, out, force)
 		},

@@ -18,7 +18,7 @@ func newShowCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show SIM [--format table|json]",
 		Short: "Show a run: status, config, experiment, totals and its events by type",
-		Args:  exactArgs(1, "one simulation id"),
+		Args:  simArgs(1, "one simulation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
