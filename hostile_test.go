@@ -648,7 +648,7 @@ func hostileIngestCases() []hostileCase {
 		{name: "resume: a shorter stream", call: resume(lines(arrival(0, "tx-0"))),
 			want: simdb.ErrResumeMismatch, where: []string{"line 1 (end of stream)", "seq 1"}},
 		{name: "resume: an empty stream", call: resume(""),
-			want: simdb.ErrResumeMismatch, where: []string{"end of stream", "seq 0"}},
+			want: simdb.ErrResumeMismatch, where: []string{"empty stream", "seq 0"}},
 		{name: "resume: the stored stream, other whitespace", call: resume(lines(
 			strings.ReplaceAll(arrival(0, "tx-0"), ",", ", "), registerSet(0, "BANK_A", "stress", 1.5), arrival(1, "next"))),
 			check: func(t *testing.T, b *testBundle, _ dbState) {

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -183,4 +185,153 @@ func TestExportOutputFiles(t *testing.T) {
 		}
 	}
 	noPartial(t, dir)
+}
+
+// A bad line keeps every complete tick before it, at the first, a middle
+// or the last position of its tick, and as the first line of the stream.
+// The bad first line of a tick used to lose the (complete) tick before it.
+func TestIngestBadLineAtEveryPlaceOfItsTick(t *testing.T) {
+	dir := t.TempDir()
+	stream, _ := genStream(t, dir, "s", genSpec{agents: 4, days: 1, ticksPerDay: 10, eventsPerTick: 10, seed: 5})
+	src := readStream(t, stream)
+	db := filepath.Join(dir, "db.duckdb")
+	const badTick = 5
+	first, last := -1, -1
+	for i, ev := range src {
+		if ev.tick == badTick {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 || last-first < 2 {
+		t.Fatalf("tick %d has too few events (%d..%d)", badTick, first, last)
+	}
+	for _, c := range []struct {
+		name string
+		at   int // the bad line is inserted before src[at]
+		tick int64
+	}{
+		{"first", first, badTick},
+		{"middle", (first + last) / 2, badTick},
+		{"last", last + 1, badTick},
+		{"stream-start", 0, src[0].tick},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bad := srcEvent{raw: []byte(fmt.Sprintf(`{"event_type":"Arrival","tick":%d,"tx_id":"bad","sender_id":"BANK_A","receiver_id":"BANK_B","amount":1e3}`, c.tick))}
+			lines := append(append(slices.Clone(src[:c.at]), bad), src[c.at:]...)
+			file := writeFile(t, filepath.Join(dir, c.name+".jsonl"), joinLines(lines))
+			r := cli(t, "--db", db, "ingest", "--sim", c.name, "--ticks-per-day", "10", file)
+			wantFailure(t, r, fmt.Sprintf("%s:%d: tick %d, Arrival", file, c.at+1, c.tick), `"amount"`)
+			var kept []srcEvent
+			for _, ev := range src {
+				if ev.tick < c.tick {
+					kept = append(kept, ev)
+				}
+			}
+			s := showJSON(t, db, c.name).Simulation
+			wantLast := "NULL"
+			if len(kept) > 0 {
+				wantLast = fmt.Sprint(kept[len(kept)-1].tick)
+			}
+			if s.Status != "failed" || s.EventCount != int64(len(kept)) || deref64(s.LastTick) != wantLast {
+				t.Fatalf("run: status %s, %d events through tick %s; want failed, %d through %s", s.Status, s.EventCount, deref64(s.LastTick), len(kept), wantLast)
+			}
+			out := filepath.Join(dir, c.name+".out.jsonl")
+			mustCLI(t, "--db", db, "export", c.name, "--format", "jsonl", "--out", out)
+			if !bytes.Equal(readFile(t, out), joinLines(kept)) {
+				t.Errorf("stored events are not the stream's ticks before %d", c.tick)
+			}
+		})
+	}
+}
+
+// ingest --resume refuses a stream whose lines of the stored ticks are not
+// the stored events — another stream, a shorter one, one with an event
+// more or less — naming the first divergence, writing nothing and leaving
+// the run running; the right stream then completes it. It used to skip
+// "already stored" lines unread and complete the run with another
+// stream's events.
+func TestIngestResumeRefusesAnotherStream(t *testing.T) {
+	dir := t.TempDir()
+	spec := genSpec{agents: 5, days: 2, ticksPerDay: 10, eventsPerTick: 20, seed: 21}
+	stream, config := genStream(t, dir, "a", spec)
+	spec.seed = 22
+	other, _ := genStream(t, dir, "b", spec)
+	src := readStream(t, stream)
+	db := filepath.Join(dir, "db.duckdb")
+	mustCLI(t, "--db", db, "ingest", "--sim", "full", "--config", config, stream)
+	cut := len(src) / 2
+	for src[cut-1].tick != src[cut].tick {
+		cut++
+	}
+	lastTick := interruptRun(t, db, "run", config, src, cut)
+	before := allEvents(t, db, "run")
+	stored := len(before)
+
+	shorter := joinLines(src[:stored-1])                                          // ends inside the last stored tick
+	missing := joinLines(append(slices.Clone(src[:3]), src[4:]...))               // stored event 3 left out
+	extra := joinLines(append(append(slices.Clone(src[:5]), src[4]), src[5:]...)) // event 4 twice
+	for _, c := range []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"other", readFile(t, other), []string{":1: tick 0, seq 0"}},
+		{"shorter", shorter, []string{"end of stream", fmt.Sprintf("seq %d", stored-1)}},
+		{"prefix", joinLines(src[:10]), []string{"end of stream", "seq 10"}},
+		{"missing", missing, []string{":4: ", "seq 3"}},
+		{"extra", extra, []string{":6: ", "seq 5"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := writeFile(t, filepath.Join(dir, c.name+".jsonl"), c.data)
+			r := cli(t, "--db", db, "ingest", "--resume", "--sim", "run", file)
+			wantFailure(t, r, append([]string{file, "does not match the stored run", `"run" is still running`}, c.want...)...)
+			s := showJSON(t, db, "run").Simulation
+			if s.Status != "running" || s.EventCount != int64(stored) || deref64(s.LastTick) != fmt.Sprint(lastTick) {
+				t.Fatalf("a refused resume changed the run: %+v", s)
+			}
+			if got := allEvents(t, db, "run"); !slices.Equal(seqs(got), seqs(before)) || got[len(got)-1].Tick != before[len(before)-1].Tick {
+				t.Fatal("a refused resume changed the stored events")
+			}
+		})
+	}
+	mustCLI(t, "--db", db, "ingest", "--resume", "--sim", "run", stream)
+	if r := cli(t, "--db", db, "diff", "full", "run"); r.code != exitOK {
+		t.Errorf("the run resumed with its own stream differs from an uninterrupted one: %s", r)
+	}
+}
+
+// Interrupted (Ctrl-C: the command's context cancelled), ingest says the
+// run is left running, what it holds, and the command that resumes it;
+// that command completes the run.
+func TestIngestInterruptSaysHowToResume(t *testing.T) {
+	dir := t.TempDir()
+	stream, config := genStream(t, dir, "c", genSpec{agents: 5, days: 2, ticksPerDay: 10, eventsPerTick: 20, seed: 22})
+	plain := readFile(t, stream)
+	db := filepath.Join(dir, "my db.duckdb")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb bytes.Buffer
+	e := &env{ctx: ctx, stdin: &cancelAfter{r: bytes.NewReader(plain), n: len(plain) / 2, cancel: cancel}, stdout: &out, stderr: &errb, now: func() time.Time { return fixedNow }}
+	code := run(e, []string{"--db", db, "ingest", "--sim", "cut", "--config", config, "-"})
+	r := result{code: code, stdout: out.String(), stderr: errb.String()}
+	s := showJSON(t, db, "cut").Simulation
+	if s.LastTick == nil {
+		t.Fatalf("nothing stored before the interrupt: %+v", s)
+	}
+	wantFailure(t, r, "interrupted (context canceled)", `run "cut" is left running`,
+		fmt.Sprintf("%d events stored through tick %d", s.EventCount, *s.LastTick),
+		fmt.Sprintf("simdb --db '%s' ingest --resume --sim cut -", db))
+	if s.Status != "running" {
+		t.Fatalf("an interrupted run is %s", s.Status)
+	}
+	r = runAt(t, fixedNow, bytes.NewReader(plain), "--db", db, "ingest", "--resume", "--sim", "cut", "-")
+	if r.code != exitOK {
+		t.Fatalf("the suggested resume: %s", r)
+	}
+	if s := showJSON(t, db, "cut").Simulation; s.Status != "completed" || s.EventCount != int64(len(readStream(t, stream))) {
+		t.Errorf("after resume: %+v", s)
+	}
 }

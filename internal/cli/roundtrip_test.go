@@ -261,7 +261,7 @@ func TestExport(t *testing.T) {
 	})
 	t.Run("empty-run", func(t *testing.T) {
 		empty := writeFile(t, filepath.Join(dir, "empty.jsonl"), nil)
-		mustCLI(t, "--db", db, "ingest", "--ticks-per-day", "10", empty)
+		mustCLI(t, "--db", db, "ingest", "--ticks-per-day", "10", "--allow-empty", empty)
 		for _, format := range []string{"parquet", "csv", "jsonl"} {
 			out := filepath.Join(dir, "empty-out."+format)
 			r := mustCLI(t, "--db", db, "export", "empty", "--format", format, "--out", out)

@@ -206,7 +206,14 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 		}
 	}
 	if stored != nil {
-		if err := stored.end(fmt.Sprintf("%s (end of stream)", where(res.Lines))); err != nil {
+		at := where(res.Lines) + " (end of stream)"
+		if res.Lines == 0 {
+			at = "empty stream"
+			if opts.Source != "" {
+				at = opts.Source + ": empty stream"
+			}
+		}
+		if err := stored.end(at); err != nil {
 			return res, err
 		}
 	}
