@@ -637,6 +637,15 @@ func hostileIngestCases() []hostileCase {
 			lines(arrival(1, "a"), arrival(2, "b"), `{"event_type":"Arrival","tick":`), 3, -1, 1),
 		keptCase("stream: tick going backwards after a tick", simdb.Durable,
 			lines(arrival(1, "a"), arrival(3, "b"), arrival(2, "c")), 3, 2, 1),
+		// A line over the limit is named by its own number (it used to be
+		// reported as the line before); its tick is unknown, so the tick
+		// before it is not stored.
+		{name: "stream: a line over the limit", call: func(_ *testing.T, b *testBundle) error {
+			r := io.MultiReader(strings.NewReader(lines(arrival(1, "a"))+`{"event_type":"X","tick":2,"pad":"`),
+				io.LimitReader(repeatByte('x'), provider.MaxLineBytes+1<<20), strings.NewReader("\"}\n"))
+			_, err := b.store.IngestJSONL(b.ctx, hostileSim, r, simdb.IngestOptions{Source: "big.jsonl"})
+			return err
+		}, want: simdb.ErrInvalidEvent, where: []string{"big.jsonl:2: ", "longer than"}},
 		// --resume checks the stored ticks against the stream (issue 19,
 		// point 3): hostileSim holds tick 0, an Arrival and a register set.
 		{name: "resume: another stream", call: resume(lines(arrival(0, "other"), registerSet(0, "BANK_A", "stress", 1.5), arrival(1, "a"))),
@@ -668,6 +677,16 @@ func resume(stream string) func(*testing.T, *testBundle) error {
 		_, err := b.store.IngestJSONL(b.ctx, hostileSim, strings.NewReader(stream), simdb.IngestOptions{Resume: true})
 		return err
 	}
+}
+
+// repeatByte reads as an endless run of c.
+type repeatByte byte
+
+func (c repeatByte) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(c)
+	}
+	return len(p), nil
 }
 
 // badMoney is an Arrival of tick whose amount is not integer cents.
