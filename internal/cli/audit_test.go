@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // Tests for the hostile-input audit's findings (issue 19): each fails on
@@ -333,5 +335,48 @@ func TestIngestInterruptSaysHowToResume(t *testing.T) {
 	}
 	if s := showJSON(t, db, "cut").Simulation; s.Status != "completed" || s.EventCount != int64(len(readStream(t, stream))) {
 		t.Errorf("after resume: %+v", s)
+	}
+}
+
+// Control characters a stream puts in event types and agent ids are
+// escaped in table output and error messages (they were printed raw, so a
+// stream could drive the terminal); JSON and CSV keep the exact data.
+func TestTablesEscapeControlCharacters(t *testing.T) {
+	dir := t.TempDir()
+	const typ, agent = "Evil\x1b[2J\r\nX\u009b", "BANK\x1b]0;owned\a"
+	tj, _ := json.Marshal(typ)
+	aj, _ := json.Marshal(agent)
+	stream := writeFile(t, filepath.Join(dir, "ctl.jsonl"), []byte(fmt.Sprintf(
+		`{"event_type":%s,"tick":0,"agent_id":%s,"sender":%s}`+"\n", tj, aj, aj)))
+	db := filepath.Join(dir, "db.duckdb")
+	mustCLI(t, "--db", db, "ingest", "--ticks-per-day", "5", stream)
+	raw := func(s string) bool {
+		return strings.ContainsFunc(strings.ReplaceAll(s, "\n", ""), unicode.IsControl)
+	}
+	for _, args := range [][]string{{"show", "ctl"}, {"events", "ctl"}, {"events", "ctl", "--all"}, {"list"}} {
+		r := mustCLI(t, append([]string{"--db", db}, args...)...)
+		if raw(r.stdout) {
+			t.Errorf("%v prints control characters: %q", args, r.stdout)
+		}
+		if args[0] != "list" && !strings.Contains(r.stdout, `Evil\x1b[2J\r\nX\u009b`) {
+			t.Errorf("%v does not show the escaped type: %q", args, r.stdout)
+		}
+	}
+	if r := mustCLI(t, "--db", db, "events", "ctl"); !strings.Contains(r.stdout, `BANK\x1b]0;owned\x07`) {
+		t.Errorf("events does not show the escaped agent: %q", r.stdout)
+	}
+	if evs := allEvents(t, db, "ctl"); len(evs) != 1 || evs[0].EventType != typ || derefS(evs[0].AgentID) != agent {
+		t.Errorf("jsonl does not keep the exact data: %+v", evs)
+	}
+	r := mustCLI(t, "--db", db, "events", "ctl", "--format", "csv")
+	if recs := readCSV(t, r.stdout); len(recs) != 2 || !strings.Contains(r.stdout, `"`+typ+`"`) || recs[1][7] != agent {
+		t.Errorf("csv does not keep the exact data: %q", r.stdout)
+	}
+	// An error quoting the stream's event type is escaped too.
+	bad := writeFile(t, filepath.Join(dir, "bad.jsonl"), []byte(fmt.Sprintf(`{"event_type":%s,"tick":"x"}`+"\n", tj)))
+	r = cli(t, "--db", db, "ingest", "--ticks-per-day", "5", bad)
+	wantFailure(t, r, `Evil\x1b[2J\r`, `X\u009b`)
+	if raw(r.stderr) {
+		t.Errorf("the error prints control characters: %q", r.stderr)
 	}
 }

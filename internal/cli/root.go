@@ -103,7 +103,9 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+// oneLine puts a message on one line, its other control characters
+// escaped (an error may quote a stream's event type).
+func oneLine(s string) string { return cell(strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ")) }
 
 func newRoot(e *env) *cobra.Command {
 	root := &cobra.Command{
