@@ -111,6 +111,7 @@ var (
 	ErrWriteFailed          = provider.ErrWriteFailed
 	ErrClosed               = provider.ErrClosed
 	ErrResumeMismatch       = provider.ErrResumeMismatch
+	ErrSimulationRunning    = provider.ErrSimulationRunning
 	// ErrLocked: another process holds the database file.
 	ErrLocked = duckfile.ErrLocked
 	// ErrNotDatabase: the path is an existing file that is not a DuckDB

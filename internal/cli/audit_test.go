@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -379,4 +380,57 @@ func TestTablesEscapeControlCharacters(t *testing.T) {
 	if raw(r.stderr) {
 		t.Errorf("the error prints control characters: %q", r.stderr)
 	}
+}
+
+// rm removes a finished run (a failed ingest's) so its id can be ingested
+// again; without --yes it asks on a terminal and refuses elsewhere; a
+// running run is refused.
+func TestRm(t *testing.T) {
+	dir := t.TempDir()
+	stream, config := genStream(t, dir, "s", smallGen)
+	src := readStream(t, stream)
+	db := filepath.Join(dir, "db.duckdb")
+	bad := slices.Clone(src)
+	bad[5].raw = []byte(`{"event_type":`)
+	badFile := writeFile(t, filepath.Join(dir, "bad.jsonl"), joinLines(bad))
+	wantFailure(t, cli(t, "--db", db, "ingest", "--sim", "s", "--config", config, badFile), badFile+":6")
+	wantFailure(t, cli(t, "--db", db, "ingest", "--resume", "--sim", "s", stream), "not running")
+
+	wantUsage(t, cli(t, "--db", db, "rm", "s"), "--yes")
+	if s := showJSON(t, db, "s").Simulation; s.Status != "failed" {
+		t.Fatalf("rm without --yes changed the run: %+v", s)
+	}
+	r := mustCLI(t, "--db", db, "rm", "s", "--yes")
+	if want := fmt.Sprintf("removed \"s\" (%d events)\n", showEventsBefore(src, 5)); r.stdout != want {
+		t.Errorf("rm: stdout %q, want %q", r.stdout, want)
+	}
+	wantFailure(t, cli(t, "--db", db, "show", "s"), `simulation "s" not found`)
+	wantFailure(t, cli(t, "--db", db, "rm", "s", "--yes"), `simulation "s" not found`)
+	mustCLI(t, "--db", db, "ingest", "--sim", "s", "--config", config, stream)
+
+	interruptRun(t, db, "live", config, src, len(src)/2)
+	wantFailure(t, cli(t, "--db", db, "rm", "live", "--yes"), "is running", "recover")
+	if s := showJSON(t, db, "live").Simulation; s.Status != "running" {
+		t.Errorf("rm of a running run changed it: %+v", s)
+	}
+
+	var prompt bytes.Buffer
+	if confirm(strings.NewReader("nope\n"), &prompt, "s", "failed, 3 events") || !strings.Contains(prompt.String(), `remove simulation "s" (failed, 3 events)? type its id`) {
+		t.Errorf("confirm with another answer: prompt %q", prompt.String())
+	}
+	if !confirm(strings.NewReader("s\r\n"), io.Discard, "s", "") || confirm(strings.NewReader(""), io.Discard, "s", "") {
+		t.Error("confirm does not accept exactly the id")
+	}
+}
+
+// showEventsBefore is how many of src's events lie in ticks before the
+// tick of src[i].
+func showEventsBefore(src []srcEvent, i int) int {
+	n := 0
+	for _, ev := range src {
+		if ev.tick < src[i].tick {
+			n++
+		}
+	}
+	return n
 }

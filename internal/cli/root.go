@@ -139,7 +139,7 @@ the file.`,
 	}
 	root.AddCommand(
 		newIngestCmd(e), newEventsCmd(e), newShowCmd(e), newListCmd(e), newExportCmd(e),
-		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newDemoCmd(e), newBenchCmd(e),
+		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newRmCmd(e), newDemoCmd(e), newBenchCmd(e),
 	)
 	return root
 }
