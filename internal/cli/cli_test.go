@@ -169,7 +169,8 @@ func TestFailures(t *testing.T) {
 	wantFailure(t, cli(t, "--db", db, "diff", "nope", "f"), notFound)
 	wantFailure(t, cli(t, "--db", db, "diff", "f", "f", "--db-b", missing), "database "+missing+" does not exist")
 	wantFailure(t, cli(t, "--db", db, "ingest", "--ticks-per-day", "5", filepath.Join(dir, "absent.jsonl")), "absent.jsonl")
-	wantFailure(t, cli(t, "--db", db, "ingest", "--sim", "", "--ticks-per-day", "5", stream), `simulation "f" already exists`) // --sim "" is the base name
+	// --sim "" is a usage error (issue 19; it used to fall back to the base name).
+	wantUsage(t, cli(t, "--db", db, "ingest", "--sim", "", "--ticks-per-day", "5", stream), `--sim "" is empty`)
 	wantFailure(t, cli(t, "--db", db, "ingest", "--sim", "bad\x01id", "--ticks-per-day", "5", stream), "control characters")
 	// A command's error is a failure whatever it quotes: this one quotes a
 	// stream's string that reads like one of cobra's usage complaints.
