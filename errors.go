@@ -44,6 +44,17 @@ var (
 	ErrWriteFailed = provider.ErrWriteFailed
 	// ErrClosed: the Store was closed.
 	ErrClosed = provider.ErrClosed
+	// ErrResumeMismatch: an ingest with Resume read a stream whose first
+	// lines are not the events the run already stored (another stream, a
+	// shorter or a longer one); nothing was written.
+	ErrResumeMismatch = provider.ErrResumeMismatch
+	// ErrSimulationRunning: DeleteSimulation of a run that is still
+	// running; mark it failed first.
+	ErrSimulationRunning = provider.ErrSimulationRunning
+	// ErrNotDatabase: the path is an existing file that is not a DuckDB
+	// database, whatever its name; it was refused before anything read or
+	// wrote it.
+	ErrNotDatabase = duckfile.ErrNotDatabase
 	// ErrLocked: the database file is held by another process, or already
 	// open in this one; the error is a *LockedError.
 	ErrLocked = duckfile.ErrLocked

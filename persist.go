@@ -116,7 +116,12 @@ type IngestOptions struct {
 	// Source names the stream in errors ("FILE:LINE: …"); "" gives "line N".
 	Source string
 	// Resume skips the events of ticks the simulation already stored (up to
-	// its last_tick) and continues after them.
+	// its last_tick) and continues after them. Each skipped line must be
+	// the stored event of the same seq (compared as rebuilt compact JSON,
+	// so insignificant whitespace may differ), and the stream must hold
+	// exactly the stored events of those ticks: otherwise the call fails
+	// with ErrResumeMismatch naming the first divergence, before anything
+	// is written.
 	Resume bool
 	// Progress, if set, is called after each tick is handed to the writer
 	// with the bytes and lines read so far.
@@ -153,8 +158,14 @@ type IngestResult struct {
 // On a bad line it stops and returns an *EventError naming the line (and
 // Source): every tick before that line's tick has been handed to the writer
 // (commit them with Flush, or PersistSimulationFailed), and nothing of the
-// bad line's tick is stored. A read error (a truncated gzip file) likewise
-// stores nothing of the tick being read.
+// bad line's tick is stored. That holds when the bad line is the first of
+// its tick too: the tick before it is complete and is handed over. When the
+// bad line's tick cannot be read (the line is not JSON, its tick is missing
+// or malformed, it is too long) or is lower than the tick before it, the
+// line may belong to the tick being read, so that tick is not stored. A
+// read error (a truncated gzip file) likewise stores nothing of the tick
+// being read. With Resume, a stream that diverges from the stored events
+// fails with ErrResumeMismatch.
 func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reader, opts IngestOptions) (IngestResult, error) {
 	po := provider.IngestOptions{Source: opts.Source, Resume: opts.Resume}
 	if opts.Progress != nil {
@@ -166,4 +177,15 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 		FirstTick: res.FirstTick, LastTick: res.LastTick, Metrics: Metrics(res.Metrics),
 	}
 	return out, publicError(err)
+}
+
+// DeleteSimulation removes a completed or failed run: its row, events,
+// register values and summary rows, in one transaction (all or nothing),
+// and returns how many events it removed. The id can then be used again.
+//
+// Errors: ErrInvalidArgument (a malformed id), ErrSimulationNotFound,
+// ErrSimulationRunning (mark it failed first), ErrClosed.
+func (s *Store) DeleteSimulation(ctx context.Context, simulationID string) (int64, error) {
+	n, err := s.p.DeleteSimulation(ctx, simulationID)
+	return n, publicError(err)
 }

@@ -116,7 +116,8 @@ const MaxSimulationIDLen = provider.MaxSimulationIDLen
 // Errors: ErrSchemaBehind (auto-migration off and the schema behind,
 // naming both versions), ErrSchemaAhead (a schema newer than this binary is
 // never downgraded), a *LockedError (ErrLocked: another process holds the
-// file, or this process has it open already).
+// file, or this process has it open already), ErrNotDatabase (an existing
+// file that is not a DuckDB database).
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	p, err := provider.Open(ctx, path, provider.Options{
 		ReadOnly:      opts.ReadOnly,

@@ -107,6 +107,17 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"gen", "--days", "0"}, "at least 1"},
 		{[]string{"gen", "extra"}, "want no arguments"},
 		{[]string{"recover", "x"}, "want no arguments"},
+		// Issue 19: an empty --sim no longer falls back to the file name,
+		// a blank one is not an id, and a value DuckDB refuses is a usage
+		// error, not a failure to open the database.
+		{[]string{"ingest", "--sim", "", "--ticks-per-day", "5", stream}, `--sim "" is empty`},
+		{[]string{"ingest", "--sim", "   ", "--ticks-per-day", "5", stream}, `--sim "   " is empty`},
+		{[]string{"ingest", "--sim", " run", "--ticks-per-day", "5", stream}, "whitespace at its start or end"},
+		{[]string{"--memory-limit", "banana", "list"}, `--memory-limit "banana"`},
+		{[]string{"--memory-limit", "banana", "ingest", "--ticks-per-day", "5", stream}, `--memory-limit "banana"`},
+		{[]string{"show", "  "}, `simulation id "  " is empty`},
+		{[]string{"events", ""}, `simulation id "" is empty`},
+		{[]string{"export", "", "--format", "csv", "--out", "x"}, `simulation id "" is empty`},
 		{[]string{"demo", "x"}, "want no arguments"},
 	}
 	for _, c := range cases {
@@ -158,7 +169,8 @@ func TestFailures(t *testing.T) {
 	wantFailure(t, cli(t, "--db", db, "diff", "nope", "f"), notFound)
 	wantFailure(t, cli(t, "--db", db, "diff", "f", "f", "--db-b", missing), "database "+missing+" does not exist")
 	wantFailure(t, cli(t, "--db", db, "ingest", "--ticks-per-day", "5", filepath.Join(dir, "absent.jsonl")), "absent.jsonl")
-	wantFailure(t, cli(t, "--db", db, "ingest", "--sim", "", "--ticks-per-day", "5", stream), `simulation "f" already exists`) // --sim "" is the base name
+	// --sim "" is a usage error (issue 19; it used to fall back to the base name).
+	wantUsage(t, cli(t, "--db", db, "ingest", "--sim", "", "--ticks-per-day", "5", stream), `--sim "" is empty`)
 	wantFailure(t, cli(t, "--db", db, "ingest", "--sim", "bad\x01id", "--ticks-per-day", "5", stream), "control characters")
 	// A command's error is a failure whatever it quotes: this one quotes a
 	// stream's string that reads like one of cobra's usage complaints.

@@ -23,7 +23,7 @@ participants and the exact original object).
 
 Exit 0 and "identical (N events)" when they match; exit 1 and the first
 divergence (tick, seq, field, both values) otherwise.`,
-		Args: exactArgs(2, "two simulation ids"),
+		Args: simArgs(2, "two simulation ids"),
 		RunE: func(cmd *cobra.Command, args []string) error { return e.diff(args[0], args[1], dbB) },
 	}
 	cmd.Flags().StringVar(&dbB, "db-b", "", "database file of SIM_B (default: --db)")
@@ -52,7 +52,7 @@ func (e *env) diff(a, b, dbB string) (err error) {
 		return err
 	}
 	if field, va, vb, differ := diffRuns(sa, sb); differ {
-		fmt.Fprintf(e.stdout, "different: run %s: %s=%s, %s=%s\n", field, a, va, b, vb)
+		fmt.Fprintf(e.stdout, "different: run %s: %s=%s, %s=%s\n", field, a, cell(va), b, cell(vb))
 		return exitError{exitFailure}
 	}
 	nextA, stopA := iter.Pull2(storeA.StreamEvents(e.ctx, a, simdb.EventFilter{}))
@@ -78,11 +78,11 @@ func (e *env) diff(a, b, dbB string) (err error) {
 			if okA {
 				longer, ev = a, ea
 			}
-			fmt.Fprintf(e.stdout, "different: %s has more events, from tick %d seq %d (%s)\n", longer, ev.Tick, ev.Seq, ev.EventType)
+			fmt.Fprintf(e.stdout, "different: %s has more events, from tick %d seq %d (%s)\n", longer, ev.Tick, ev.Seq, cell(ev.EventType))
 			return exitError{exitFailure}
 		}
 		if field, va, vb, differ := diffEvents(ea, eb); differ {
-			fmt.Fprintf(e.stdout, "different: tick %d seq %d field %s: %s=%s, %s=%s\n", ea.Tick, ea.Seq, field, a, va, b, vb)
+			fmt.Fprintf(e.stdout, "different: tick %d seq %d field %s: %s=%s, %s=%s\n", ea.Tick, ea.Seq, field, a, cell(va), b, cell(vb))
 			return exitError{exitFailure}
 		}
 		n++

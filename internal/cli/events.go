@@ -38,7 +38,7 @@ comma-separated list. A page holds --limit events (default 100, 1..1000);
 
 Formats: table (for people), json ({events, total, limit, offset, filters}),
 jsonl (one event per line), csv.`,
-		Args: exactArgs(1, "one simulation id"),
+		Args: simArgs(1, "one simulation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			filter, err := f.toFilter(cmd)
 			if err != nil {
@@ -257,8 +257,8 @@ func (w *eventWriter) write(ev simdb.StoredEvent) error {
 		if ev.Amount != nil {
 			amount = strconv.FormatInt(*ev.Amount, 10)
 		}
-		_, err := fmt.Fprintf(w.tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Seq, ev.Tick, ev.Day, ev.EventType,
-			dash(ev.AgentID), shortID(dash(ev.TxID)), dash(ev.Sender), dash(ev.Receiver), orDash(amount), clip(string(ev.Details), 60))
+		_, err := fmt.Fprintf(w.tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Seq, ev.Tick, ev.Day, cell(ev.EventType),
+			cell(dash(ev.AgentID)), cell(shortID(dash(ev.TxID))), cell(dash(ev.Sender)), cell(dash(ev.Receiver)), orDash(amount), clip(cell(string(ev.Details)), 60))
 		return err
 	}
 }

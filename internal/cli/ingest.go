@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +29,11 @@ type ingestFlags struct {
 	ticksPerDay int64
 	iteration   int32
 	resume      bool
+	allowEmpty  bool
 	flushEvents int
+	// simSet says --sim was given (an empty value is then a mistake, not
+	// "derive it from the file name").
+	simSet bool
 }
 
 func newIngestCmd(e *env) *cobra.Command {
@@ -49,11 +54,22 @@ the stream (see README, "Metrics computed from a stream").
 
 On a bad line ingest stops, reports FILE:LINE and what is wrong, keeps every
 tick before that line's tick, marks the run failed with that reason, and exits
-1. --resume continues a run that is still running after its last stored tick;
---config, --ticks-per-day and --experiment-run, if given, must match the
-stored run (a different config is refused, not appended to).`,
+1. An input without any event (empty, or only blank lines) is refused with
+exit 1 and nothing stored, unless --allow-empty says an empty run is meant.
+
+Interrupted (Ctrl-C), ingest leaves the run running with every tick it
+stored and says how to continue it. --resume continues a run that is still
+running after its last stored tick: the stream's lines of the stored ticks
+must be the stored events (checked line by line before anything is
+written; a different, shorter or longer stream is refused and the run left
+running). --config, --ticks-per-day and --experiment-run, if given, must
+match the stored run (a different config is refused, not appended to).
+A failed run cannot be resumed: remove it with "simdb rm" and ingest again.`,
 		Args: exactArgs(1, "one input FILE (or - for stdin)"),
-		RunE: func(cmd *cobra.Command, args []string) error { return e.ingest(f, args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.simSet = cmd.Flags().Changed("sim")
+			return e.ingest(f, args[0])
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.sim, "sim", "", "simulation id (default: the file's base name without extensions)")
@@ -62,12 +78,21 @@ stored run (a different config is refused, not appended to).`,
 	fl.StringVar(&f.experimentRun, "experiment-run", "", "experiment run id this simulation belongs to")
 	fl.Int32Var(&f.iteration, "iteration", 0, "iteration within --experiment-run")
 	fl.StringVar(&f.metrics, "metrics", "", "JSON file with the run's final metrics")
-	fl.BoolVar(&f.resume, "resume", false, "continue a running simulation after its last stored tick")
+	fl.BoolVar(&f.resume, "resume", false, "continue a running simulation after its last stored tick (the stream must match what is stored)")
+	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "record a run without events when the input has none (refused otherwise)")
 	fl.IntVar(&f.flushEvents, "flush-events", 0, "events per commit group (default 50000); smaller groups hold less memory and ingest more slowly (BENCHMARKS.md)")
 	return cmd
 }
 
 func (e *env) ingest(f ingestFlags, input string) (err error) {
+	if f.simSet {
+		switch {
+		case strings.TrimSpace(f.sim) == "":
+			return usagef("--sim %q is empty: give a simulation id, or leave --sim out to use the file's name", f.sim)
+		case strings.TrimSpace(f.sim) != f.sim:
+			return usagef("--sim %q has whitespace at its start or end", f.sim)
+		}
+	}
 	if f.sim == "" {
 		if input == "-" {
 			return usagef("--sim is required when reading stdin")
@@ -110,6 +135,10 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	if err != nil {
 		return fmt.Errorf("%s: %w", input, err)
 	}
+	stream, content := peekContent(stream)
+	if !content && !f.allowEmpty {
+		return fmt.Errorf("%s: no events (the input is empty or only blank lines); nothing stored: pass --allow-empty to record an empty run", displayName(input))
+	}
 
 	opts := e.ingestOptions()
 	opts.FlushEvents = f.flushEvents
@@ -145,7 +174,18 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 		Source: displayName(input), Resume: f.resume, Progress: progress.update,
 	})
 	progress.done()
+	if ingestErr == nil && res.FirstTick < 0 && res.Skipped == 0 && !f.allowEmpty {
+		// More blank input than peekContent looks at.
+		ingestErr = fmt.Errorf("%s: no events (the input is only blank lines): pass --allow-empty to record an empty run", displayName(input))
+	}
 	if ingestErr != nil {
+		if errors.Is(ingestErr, simdb.ErrResumeMismatch) {
+			// The stored run is intact; the input was the wrong one.
+			return fmt.Errorf("%w; nothing was written and %q is still running: resume it with the stream it was ingested from", ingestErr, f.sim)
+		}
+		if e.ctx.Err() != nil {
+			return e.interrupted(store, f, input, ingestErr)
+		}
 		var evErr *simdb.EventError
 		if errors.As(ingestErr, &evErr) || e.ctx.Err() == nil {
 			// The run cannot be completed; record why, keeping every
@@ -173,6 +213,59 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	}
 	fmt.Fprintln(e.stdout, msg)
 	return nil
+}
+
+// interrupted explains an ingest stopped by its context (Ctrl-C): the run
+// is left running with what was stored, and --resume continues it.
+func (e *env) interrupted(store *simdb.Store, f ingestFlags, input string, cause error) error {
+	// The command's context is done; these last steps must not be.
+	ctx := context.WithoutCancel(e.ctx)
+	stored := "nothing stored yet"
+	if err := store.Flush(ctx); err == nil {
+		if sum, err := store.GetSimulationSummary(ctx, f.sim); err == nil && sum.LastTick != nil {
+			stored = fmt.Sprintf("%d events stored through tick %d", sum.EventCount, *sum.LastTick)
+		}
+	}
+	src := shellQuote(input)
+	if input == "-" {
+		src = "- (the same stream on stdin)"
+	}
+	return fmt.Errorf("interrupted (%w): run %q is left running, %s; continue it with: simdb --db %s ingest --resume --sim %s %s",
+		cause, f.sim, stored, shellQuote(e.dbPath), shellQuote(f.sim), src)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// peekContent returns r (buffered) and whether it holds any byte other
+// than whitespace, looking at up to 1 MiB without consuming it. More
+// whitespace than that, or a read error, counts as content: IngestJSONL
+// then reads on and reports what it finds, with its line.
+func peekContent(r io.Reader) (io.Reader, bool) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 1<<20)
+	}
+	for n := 4096; ; n *= 2 {
+		n = min(n, br.Size())
+		b, err := br.Peek(n)
+		if bytes.ContainsFunc(b, func(r rune) bool { return !strings.ContainsRune(" \t\r\n", r) }) {
+			return br, true
+		}
+		if err != nil {
+			return br, !errors.Is(err, io.EOF)
+		}
+		if n == br.Size() {
+			return br, true
+		}
+	}
 }
 
 // checkResume refuses a resume whose flags describe another run than the

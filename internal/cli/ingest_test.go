@@ -195,11 +195,23 @@ func TestIngestStdin(t *testing.T) {
 	wantUsage(t, runAt(t, fixedNow, bytes.NewReader(plain), "--db", db, "ingest", "--ticks-per-day", "5", "-"), "--sim is required")
 }
 
+// An input without events is refused (issue 19: it used to complete a
+// 0-event run with exit 0) unless --allow-empty says an empty run is
+// meant.
 func TestIngestEmptyStream(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db.duckdb")
 	empty := writeFile(t, filepath.Join(dir, "empty.jsonl"), nil)
-	r := mustCLI(t, "--db", db, "ingest", "--ticks-per-day", "5", empty)
+	blank := writeFile(t, filepath.Join(dir, "blank.jsonl"), []byte("  \n\n\t\r\n \n"))
+	blankGz := writeFile(t, filepath.Join(dir, "blank.jsonl.gz"), gzipBytes(t, []byte("\n\n")))
+	for _, in := range []string{empty, blank, blankGz} {
+		wantFailure(t, cli(t, "--db", db, "ingest", "--ticks-per-day", "5", in), in, "no events", "--allow-empty")
+	}
+	wantFailure(t, runAt(t, fixedNow, strings.NewReader(" \n"), "--db", db, "ingest", "--sim", "in", "--ticks-per-day", "5", "-"), "<stdin>", "no events")
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Fatalf("a refused empty input created the database (%v)", err)
+	}
+	r := mustCLI(t, "--db", db, "ingest", "--ticks-per-day", "5", "--allow-empty", empty)
 	if !ingestLineRE(0, 0, "empty").MatchString(r.stdout) {
 		t.Errorf("stdout %q", r.stdout)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/spf13/cobra"
 )
 
@@ -103,7 +104,9 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+// oneLine puts a message on one line, its other control characters
+// escaped (an error may quote a stream's event type).
+func oneLine(s string) string { return cell(strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ")) }
 
 func newRoot(e *env) *cobra.Command {
 	root := &cobra.Command{
@@ -127,15 +130,30 @@ the file.`,
 	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file (default $SIMDB_DB, else simdb.duckdb)")
 	root.PersistentFlags().StringVar(&e.memoryLimit, "memory-limit", "256MB", `DuckDB's memory limit ("" for DuckDB's default, 80% of RAM); ingest uses `+ingestMemoryLimit+` unless this is given`)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		e.running = true
 		e.memoryLimitSet = cmd.Flags().Changed("memory-limit")
+		if e.memoryLimitSet && e.memoryLimit != "" {
+			return checkMemoryLimit(e.ctx, e.memoryLimit)
+		}
+		return nil
 	}
 	root.AddCommand(
 		newIngestCmd(e), newEventsCmd(e), newShowCmd(e), newListCmd(e), newExportCmd(e),
-		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newDemoCmd(e), newBenchCmd(e),
+		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newRmCmd(e), newDemoCmd(e), newBenchCmd(e),
 	)
 	return root
+}
+
+// checkMemoryLimit asks DuckDB (an in-memory instance) whether it takes
+// limit as memory_limit, so a bad --memory-limit is a usage error rather
+// than a failure to open the database.
+func checkMemoryLimit(ctx context.Context, limit string) error {
+	db, err := duckfile.Open(ctx, ":memory:", duckfile.Options{MemoryLimit: limit})
+	if err != nil {
+		return usagef("--memory-limit %q is not a size DuckDB accepts (e.g. 256MB, 2GiB): %s", limit, strings.TrimPrefix(err.Error(), "open database :memory:: "))
+	}
+	return db.Close()
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.
@@ -204,6 +222,24 @@ func requireSimulation(ctx context.Context, store *simdb.Store, id string) (simd
 func closeStore(store *simdb.Store, err *error) {
 	if cerr := store.Close(); cerr != nil && *err == nil {
 		*err = cerr
+	}
+}
+
+// simArgs is exactArgs for n simulation ids, refusing an id that is empty
+// or only whitespace: it can only be a quoting mistake (an empty shell
+// variable), and it would otherwise read as "not found".
+func simArgs(n int, names string) cobra.PositionalArgs {
+	count := exactArgs(n, names)
+	return func(cmd *cobra.Command, args []string) error {
+		if err := count(cmd, args); err != nil {
+			return err
+		}
+		for _, sim := range args {
+			if strings.TrimSpace(sim) == "" {
+				return usagef("simulation id %q is empty", sim)
+			}
+		}
+		return nil
 	}
 }
 

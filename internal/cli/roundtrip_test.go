@@ -242,7 +242,12 @@ func TestExport(t *testing.T) {
 	t.Run("jsonl", func(t *testing.T) {
 		out := filepath.Join(dir, "ex.jsonl")
 		writeFile(t, out, []byte("old content, replaced\n"))
-		mustCLI(t, "--db", db, "export", "it's", "--format", "jsonl", "--out", out)
+		// An existing file is kept unless --force says to replace it.
+		wantFailure(t, cli(t, "--db", db, "export", "it's", "--format", "jsonl", "--out", out), out, "already exists", "--force")
+		if got := string(readFile(t, out)); got != "old content, replaced\n" {
+			t.Fatalf("a refused export changed the file: %q", got)
+		}
+		mustCLI(t, "--db", db, "export", "it's", "--format", "jsonl", "--out", out, "--force")
 		if !bytes.Equal(readFile(t, out), readFile(t, stream)) {
 			t.Error("jsonl export differs from the input")
 		}
@@ -257,9 +262,9 @@ func TestExport(t *testing.T) {
 	})
 	t.Run("empty-run", func(t *testing.T) {
 		empty := writeFile(t, filepath.Join(dir, "empty.jsonl"), nil)
-		mustCLI(t, "--db", db, "ingest", "--ticks-per-day", "10", empty)
+		mustCLI(t, "--db", db, "ingest", "--ticks-per-day", "10", "--allow-empty", empty)
 		for _, format := range []string{"parquet", "csv", "jsonl"} {
-			out := filepath.Join(dir, "empty."+format)
+			out := filepath.Join(dir, "empty-out."+format)
 			r := mustCLI(t, "--db", db, "export", "empty", "--format", format, "--out", out)
 			if !strings.HasPrefix(r.stdout, "exported 0 events") {
 				t.Errorf("%s: %q", format, r.stdout)

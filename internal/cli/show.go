@@ -18,7 +18,7 @@ func newShowCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show SIM [--format table|json]",
 		Short: "Show a run: status, config, experiment, totals and its events by type",
-		Args:  exactArgs(1, "one simulation id"),
+		Args:  simArgs(1, "one simulation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
@@ -59,7 +59,7 @@ func (e *env) show(sim, format string) (err error) {
 
 func printSummary(out io.Writer, s simdb.SimulationSummary, evs simdb.EventSummary) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, cell(v)) }
 	row("simulation", s.SimulationID)
 	status := s.Status
 	if s.ErrorMessage != nil {
@@ -106,10 +106,10 @@ func printSummary(out io.Writer, s simdb.SimulationSummary, evs simdb.EventSumma
 	fmt.Fprintf(out, "events by type (%d in all):\n", evs.TotalEvents)
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	for _, c := range evs.ByType {
-		fmt.Fprintf(tw, "  %d\t  %s\t\n", c.Count, c.EventType)
+		fmt.Fprintf(tw, "  %d\t  %s\t\n", c.Count, cell(c.EventType))
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "agents (%d): %s\n", len(evs.Agents), strings.Join(evs.Agents, ", "))
+	fmt.Fprintf(out, "agents (%d): %s\n", len(evs.Agents), cell(strings.Join(evs.Agents, ", ")))
 }
 
 // cents renders integer cents as units with two decimals, exactly.
@@ -185,7 +185,7 @@ func printRuns(out io.Writer, runs []simdb.SimulationSummary, format string) err
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
 	for _, r := range rows {
 		for i := range r {
-			r[i] = orDash(r[i])
+			r[i] = cell(orDash(r[i]))
 		}
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}

@@ -27,6 +27,13 @@ import (
 // while it runs no other process can open the file, not even read-only.
 var ErrLocked = errors.New("database file is locked by another process")
 
+// ErrNotDatabase is returned when the path names an existing file that is
+// not a DuckDB database (a JSONL stream, a CSV, an empty file, a
+// directory). DuckDB's ATTACH would pick a reader by the file's extension
+// for some of them and quietly run on an in-memory database instead, so
+// Open refuses such a file before DuckDB sees it and writes nothing to it.
+var ErrNotDatabase = errors.New("not a DuckDB database file")
+
 // LockedError says which file is locked and by which process.
 type LockedError struct {
 	Path string
@@ -91,7 +98,9 @@ const Catalog = "simdb"
 // to be given each time the file is opened. Temporary files (spills) go to
 // path + ".tmp", where DuckDB puts them for a main database file. A file
 // this process already has open gives a *LockedError with InProcess set
-// (see holdFile), unless both handles are read-only.
+// (see holdFile), unless both handles are read-only. An existing file that
+// does not carry DuckDB's header fails with ErrNotDatabase, before anything
+// reads or writes it, whatever its name.
 func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	var params []string
 	if opts.Threads > 0 {
@@ -116,7 +125,13 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	}
 	var init func(driver.ExecerContext) error
 	if !inMemory {
-		attach := "ATTACH IF NOT EXISTS " + quote(path) + " AS " + Catalog + " (ROW_GROUP_SIZE " + strconv.Itoa(RowGroupSize)
+		if err := checkHeader(path); err != nil {
+			return nil, err
+		}
+		// TYPE duckdb: without it DuckDB chooses a reader by the file's
+		// extension (runs.jsonl, runs.csv) and attaches an in-memory
+		// database that is never written to the file.
+		attach := "ATTACH IF NOT EXISTS " + quote(path) + " AS " + Catalog + " (TYPE duckdb, ROW_GROUP_SIZE " + strconv.Itoa(RowGroupSize)
 		if opts.ReadOnly {
 			attach += ", READ_ONLY"
 		}
@@ -155,6 +170,56 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 	return db, nil
 }
 
+// headerMagic is what every DuckDB database file holds at headerOffset
+// (after the first block's checksum).
+const (
+	headerMagic  = "DUCK"
+	headerOffset = 8
+)
+
+// checkHeader returns an error wrapping ErrNotDatabase when path exists and
+// is not a regular file holding DuckDB's header magic. A missing path is
+// fine (Open creates it, or ATTACH says it is missing); a file that cannot
+// be read is left to ATTACH to explain.
+func checkHeader(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("open database %s: %w: it is a %s, not a regular file", path, ErrNotDatabase, fileKind(st.Mode()))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	head := make([]byte, headerOffset+len(headerMagic))
+	n, _ := io.ReadFull(f, head)
+	if n < len(head) || string(head[headerOffset:]) != headerMagic {
+		what := fmt.Sprintf("%d bytes without DuckDB's header", st.Size())
+		if st.Size() == 0 {
+			what = "an empty file"
+		}
+		return fmt.Errorf("open database %s: %w (%s); refusing to read or write it: give a DuckDB file, or a path that does not exist yet", path, ErrNotDatabase, what)
+	}
+	return nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeDevice != 0 || m&fs.ModeCharDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
 // createIfMissing puts a valid, empty DuckDB database at path when nothing is
 // there, so that path never holds a half-created file: DuckDB creates a
 // database by creating the file and then writing its headers, and a process
@@ -176,7 +241,7 @@ func createIfMissing(path string) error {
 		return err
 	}
 	db := sql.OpenDB(connector)
-	_, err = db.Exec("ATTACH " + quote(tmp) + " AS simdb_new; DETACH simdb_new")
+	_, err = db.Exec("ATTACH " + quote(tmp) + " AS simdb_new (TYPE duckdb); DETACH simdb_new")
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
