@@ -101,7 +101,6 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ingest", "--ticks-per-day", "5", "-"}, "--sim is required when reading stdin"},
 		{[]string{"ingest", "--ticks-per-day", "5", "--iteration", "2", stream}, "--iteration needs --experiment-run"},
 		{[]string{"ingest", "--ticks-per-day", "-1", stream}, "--ticks-per-day must be positive"},
-		{[]string{"ingest", stream}, "ticks per day unknown"},
 		{[]string{"ingest", "--ticks-per-day", "x", stream}, "invalid argument"},
 		{[]string{"gen", "--agents", "1"}, "--agents must be at least 2"},
 		{[]string{"gen", "--days", "0"}, "at least 1"},

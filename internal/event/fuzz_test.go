@@ -308,7 +308,7 @@ func TestCheckObject(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{"ticks_per_day":100,"ticks_per_day":7}`, `field "ticks_per_day": duplicate key`},
 		{`{"simulation":{"num_days":1,"num_days":2}}`, `field "simulation": duplicate key "num_days"`},
-		{`{"a":1}}`, "unexpected '}' after the object"},
+		{`{"a":1}}`, "trailing data after the object: unexpected '}'"},
 		{"{\"a\":\"caf\xe9\"}", "invalid UTF-8"},
 		{`[1]`, "want a JSON object"},
 		{`{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, "nested deeper than"},
