@@ -44,7 +44,7 @@ tick and persists each tick through the provider, then completes the run.
 Ticks per day come from --ticks-per-day or the --config file (JSON or YAML,
 or a SimCash *.meta.json, whose "scenario" holds them), else 100 as in
 SimCash. Days and agents the config does not state are recorded from the
-stream when the run ends (see README, "Runs without a config").
+stream when the run ends (see README, "Configs and sizes").
 --sim defaults to the file's base name without extensions. Final metrics come
 from --metrics (a JSON object with total_arrivals, total_settlements,
 total_cost_cents and duration_seconds, or a SimCash *.meta.json, whose

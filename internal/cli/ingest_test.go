@@ -447,6 +447,17 @@ var badLineCases = []badLineCase{
 	{"tick-missing", func(l []byte, tick int64) []byte {
 		return bytes.Replace(l, []byte(fmt.Sprintf(`"tick":%d,`, tick)), nil, 1)
 	}, `"tick"`, "missing"},
+	// The three shapes of a lone UTF-16 surrogate escape (issue 12).
+	{"lone-high-surrogate", withMember(`"note":"x\ud800y"`), `"note"`, `lone UTF-16 surrogate escape \ud800`},
+	{"high-surrogate-then-other", withMember(`"note":{"a":["\ud800\u0041"]}`), `"note"`, `\ud800`},
+	{"lone-low-surrogate", withMember(`"note":"\udc00"`), `"note"`, `\udc00`},
+}
+
+// withMember adds a member at the end of the line's object.
+func withMember(member string) func([]byte, int64) []byte {
+	return func(l []byte, _ int64) []byte {
+		return append(append(l[:len(l)-1:len(l)-1], ","+member...), '}')
+	}
 }
 
 var reAmount = regexp.MustCompile(`"amount":\d+`)
