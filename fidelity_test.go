@@ -141,8 +141,8 @@ func TestMetricsUnmarshalJSON(t *testing.T) {
 		in   string
 		want simdb.Metrics
 	}{
-		{`{"total_arrivals":50,"total_settlements":48,"total_costs":500000,"duration_seconds":1.5}`, simdb.Metrics{50, 48, 500000, 1.5}},
-		{`{"total_arrivals":50,"total_settlements":48,"total_cost_cents":500000,"duration_seconds":2}`, simdb.Metrics{50, 48, 500000, 2}},
+		{`{"total_arrivals":50,"total_settlements":48,"total_costs":500000,"duration_seconds":1.5}`, simdb.Metrics{TotalArrivals: 50, TotalSettlements: 48, TotalCostCents: 500000, DurationSeconds: 1.5}},
+		{`{"total_arrivals":50,"total_settlements":48,"total_cost_cents":500000,"duration_seconds":2}`, simdb.Metrics{TotalArrivals: 50, TotalSettlements: 48, TotalCostCents: 500000, DurationSeconds: 2}},
 		{`{"total_arrivals":1,"total_costs":null}`, simdb.Metrics{TotalArrivals: 1}},
 		{`{}`, simdb.Metrics{}},
 	}

@@ -86,6 +86,10 @@ const (
 // (DuckDB's Appender, any other build). Both store the same rows.
 const EventWriter = provider.EventWriter
 
+// DefaultTicksPerDay is ticks_per_day for a config that does not state it
+// and a start without StartOptions.TicksPerDay (SimCash's default).
+const DefaultTicksPerDay = provider.DefaultTicksPerDay
+
 // Page size limits of GetSimulationEvents.
 const (
 	DefaultEventLimit = provider.DefaultEventLimit
