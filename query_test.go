@@ -1470,8 +1470,10 @@ func TestQueryAgentStateRegisters(t *testing.T) {
 			t.Errorf("%s at tick %d: %v, want %v", c.agent, c.tick, got, c.want)
 		}
 	}
+	// An unknown simulation is ErrSimulationNotFound (issue 18.3; it was
+	// an empty map before), an agent without registers an empty map.
 	got, err := b.store.GetAgentStateRegisters(b.ctx, "nope", "BANK_A", 12)
-	if err != nil || got == nil || len(got) != 0 {
+	if !errors.Is(err, simdb.ErrSimulationNotFound) || got != nil {
 		t.Fatalf("unknown simulation: %v, %v", got, err)
 	}
 }
