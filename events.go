@@ -39,7 +39,11 @@ type EventFilter struct {
 	// tx_ids[], child_ids[], incoming_tx_id, queued_tx_id,
 	// source_transactions[]).
 	TxID string `json:"tx_id,omitempty"`
-	// EventTypes matches any of the listed types.
+	// EventTypes matches any of the listed types, each one element: a type
+	// containing a comma is ErrInvalidFilter, not split. (SimCash's API
+	// takes "A,B" as one string; engine event types never contain a comma,
+	// so such an element is a ported comma-separated list that would
+	// otherwise match nothing.)
 	EventTypes []string `json:"event_types,omitempty"`
 	// Limit is the page size: 0 means DefaultEventLimit, and it is clamped
 	// to 1..MaxEventLimit. Ignored by StreamEvents.
@@ -167,8 +171,9 @@ func filterFromInternal(p provider.EventFilter) EventFilter {
 // limit, offset and filter used. A deep Offset sorts every match; paging
 // with the cursor (Next → After) stays cheap at any depth.
 //
-// Errors: ErrInvalidFilter (TickMin > TickMax, an unknown sort, a filter
-// string that is not UTF-8), ErrClosed.
+// Errors: ErrSimulationNotFound, ErrInvalidFilter (TickMin > TickMax, an
+// unknown sort, a filter string that is not UTF-8, an event type with a
+// comma), ErrClosed.
 func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, filter EventFilter) (EventPage, error) {
 	p, err := s.p.GetSimulationEvents(ctx, simulationID, filter.toInternal())
 	page := EventPage{Total: p.Total, Limit: p.Limit, Offset: p.Offset, Filter: filterFromInternal(p.Filter)}
@@ -189,7 +194,8 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 // how many events a tick or the run has. It reads in windows of seq, so
 // memory stays bounded whatever the run's size, and stops with the
 // context's error when ctx is cancelled. The error, if any, is the last
-// pair yielded; ErrInvalidFilter as for GetSimulationEvents.
+// pair yielded: ErrSimulationNotFound for an unknown simulation, the filter
+// errors of GetSimulationEvents.
 func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter EventFilter) iter.Seq2[StoredEvent, error] {
 	return func(yield func(StoredEvent, error) bool) {
 		for ev, err := range s.p.StreamEvents(ctx, simulationID, filter.toInternal()) {

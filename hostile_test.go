@@ -232,6 +232,9 @@ func hostileEventCases() []hostileCase {
 	nan := `{"event_type":"StateRegisterSet","tick":1,"agent_id":"BANK_A","register_key":"k","old_value":0.0,"new_value":NaN,"reason":"r","decision_path":null}`
 	inf := `{"event_type":"StateRegisterSet","tick":1,"agent_id":"BANK_A","register_key":"k","old_value":0.0,"new_value":Infinity,"reason":"r","decision_path":null}`
 	negInf := `{"event_type":"StateRegisterSet","tick":1,"agent_id":"BANK_A","register_key":"k","old_value":-Infinity,"new_value":1.0,"reason":"r","decision_path":null}`
+	loneHigh := `{"event_type":"PolicyHold","tick":1,"note":"x\ud800y"}`
+	highThenOther := `{"event_type":"PolicyHold","tick":1,"note":"\ud800\u0041"}`
+	loneLow := `{"event_type":"PolicyHold","tick":1,"note":"\udc00"}`
 	deepArray := `{"event_type":"X","tick":1,"d":` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + `}`
 	deepObject := `{"event_type":"X","tick":1,"d":` + strings.Repeat(`{"d":`, 100_000) + `1` + strings.Repeat("}", 100_000) + `}`
 	return []hostileCase{
@@ -273,6 +276,17 @@ func hostileEventCases() []hostileCase {
 			where: []string{"event 1", "0x00", offsetOf(rawNUL, "\x00")}},
 		{name: "unpaired surrogate escape in agent_id", call: badAt(`{"event_type":"PolicySubmit","tick":1,"agent_id":"\ud800","tx_id":"t"}`),
 			want: simdb.ErrInvalidEvent, where: []string{"event 1", `"agent_id"`, "surrogate"}},
+		// Lone UTF-16 surrogate escapes, in their three shapes, wherever they
+		// stand: DuckDB's JSON functions refuse a whole query over a table
+		// that stores one (issue 12).
+		{name: "lone high surrogate escape in a string", call: badAt(loneHigh),
+			want: simdb.ErrInvalidEvent, where: []string{"event 1", "tick 1", `"note"`, `lone UTF-16 surrogate escape \ud800`, offsetOf(loneHigh, `\`)}},
+		{name: "high surrogate escape followed by a non-low escape", call: badAt(highThenOther),
+			want: simdb.ErrInvalidEvent, where: []string{"event 1", `"note"`, `\ud800`, offsetOf(highThenOther, `\`)}},
+		{name: "lone low surrogate escape", call: badAt(loneLow),
+			want: simdb.ErrInvalidEvent, where: []string{"event 1", `"note"`, `\udc00`, offsetOf(loneLow, `\`)}},
+		{name: "lone surrogate escape in a nested value", call: badAt(`{"event_type":"ScenarioEventExecuted","tick":1,"extra":{"a":["ok",{"b":"\uDBFF"}]}}`),
+			want: simdb.ErrInvalidEvent, where: []string{"event 1", `"extra"`, `\uDBFF`}},
 		{name: "NaN token", call: badAt(nan), want: simdb.ErrInvalidEvent,
 			where: []string{"event 1", "tick 1", offsetOf(nan, "NaN")}},
 		{name: "Infinity token", call: badAt(inf), want: simdb.ErrInvalidEvent,
@@ -498,6 +512,16 @@ func hostileLifecycleCases() []hostileCase {
 			want: simdb.ErrInvalidConfig, where: []string{`"s2"`}},
 		{name: "config NaN", call: start("s2", `{"ticks_per_day":NaN}`, simdb.StartOptions{}),
 			want: simdb.ErrInvalidConfig, where: []string{`"s2"`}},
+		{name: "config with a duplicate key", call: start("s2", `{"ticks_per_day":100,"ticks_per_day":7}`, simdb.StartOptions{}),
+			want: simdb.ErrInvalidConfig, where: []string{`"s2"`, `"ticks_per_day"`, "duplicate key"}},
+		{name: "config with a duplicate key in a nested object", call: start("s2", `{"scenario":{"num_days":1,"num_days":5}}`, simdb.StartOptions{}),
+			want: simdb.ErrInvalidConfig, where: []string{`"s2"`, `"scenario"`, `"num_days"`, "duplicate"}},
+		{name: "config with a lone surrogate escape", call: start("s2", `{"ticks_per_day":10,"name":{"x":"\udc00"}}`, simdb.StartOptions{}),
+			want: simdb.ErrInvalidConfig, where: []string{`"s2"`, `"name"`, `\udc00`}},
+		{name: "ticks_per_day fractional", call: start("s2", `{"ticks_per_day":100.5}`, simdb.StartOptions{}),
+			want: simdb.ErrInvalidConfig, where: []string{`"s2"`, "ticks_per_day", "100.5"}},
+		{name: "empty experiment run id", call: start("s2", testConfig, simdb.StartOptions{Experiment: &simdb.Experiment{RunID: "", Iteration: 3}}),
+			want: simdb.ErrInvalidArgument, where: []string{`"s2"`, "experiment run id is empty"}},
 		{name: "empty simulation id", call: start("", testConfig, simdb.StartOptions{}),
 			want: simdb.ErrInvalidArgument, where: []string{"empty simulation id"}},
 		{name: "10000-character simulation id", call: start(longID, testConfig, simdb.StartOptions{}),
@@ -611,6 +635,8 @@ func hostileIngestCases() []hostileCase {
 			want: simdb.ErrInvalidEvent, where: []string{"line 2", "tick 1", "Arrival", `"amount"`}},
 		{name: "stream: nested 100000 deep", call: ingest(hostileSim, lines(arrival(1, "a"), `{"event_type":"X","tick":1,"d":`+strings.Repeat("[", 100_000)+strings.Repeat("]", 100_000)+`}`)),
 			want: simdb.ErrInvalidEvent, where: []string{"line 2", "nested deeper"}},
+		{name: "stream: lone surrogate escape on line 3", call: ingest(hostileSim, lines(arrival(1, "a"), arrival(1, "b"), `{"event_type":"PolicyHold","tick":1,"agent_id":"BANK_A","reason":"\ud800"}`)),
+			want: simdb.ErrInvalidEvent, where: []string{"line 3", "tick 1", "PolicyHold", `"reason"`, "surrogate"}},
 		{name: "stream: retried tick", call: ingest(hostileSim, lines(arrival(0, "again"))),
 			want: simdb.ErrTickAlreadyPersisted, where: []string{"tick 0"}},
 		{name: "stream: unknown simulation", call: ingest("nope", lines(arrival(1, "a"))),
@@ -926,6 +952,8 @@ func hostileFilterCases() []hostileCase {
 			want: simdb.ErrInvalidFilter, where: []string{"tick_min 5", "tick_max 3"}},
 		{name: "filter: tick_min MaxInt64 > tick_max MinInt64", call: query(simdb.EventFilter{TickMin: simdb.Int64(math.MaxInt64), TickMax: simdb.Int64(math.MinInt64)}, nil),
 			want: simdb.ErrInvalidFilter, where: []string{"tick_min", "tick_max"}},
+		{name: "filter: comma-separated event types in one element", call: query(simdb.EventFilter{EventTypes: []string{"Arrival", "Arrival,RtgsImmediateSettlement"}}, nil),
+			want: simdb.ErrInvalidFilter, where: []string{`"Arrival,RtgsImmediateSettlement"`, "comma"}},
 		{name: "filter: SQL-looking sort", call: query(simdb.EventFilter{Sort: "tick; DROP TABLE simulations"}, nil),
 			want: simdb.ErrInvalidFilter, where: []string{"DROP TABLE"}},
 		{name: "list: SQL-looking status", call: func(_ *testing.T, b *testBundle) error {

@@ -20,13 +20,17 @@ type StartOptions struct {
 	TicksPerDay int64
 }
 
-// Experiment identifies one iteration of an experiment run.
+// Experiment identifies one iteration of an experiment run. RunID must not
+// be empty: a run outside any experiment has no Experiment (nil).
 type Experiment struct {
 	RunID     string
 	Iteration int32
 }
 
 // Metrics are a run's final totals. Money is integer cents (INV-1).
+//
+// Decoded from JSON it takes SimCash's metrics dict as well: the cost under
+// "total_costs" (the seed's key) or "total_cost_cents", never both.
 type Metrics struct {
 	TotalArrivals    int64   `json:"total_arrivals"`
 	TotalSettlements int64   `json:"total_settlements"`
@@ -35,16 +39,24 @@ type Metrics struct {
 }
 
 // PersistSimulationStart records a new run in status "running" with
-// started_at, config_json (the config exactly as given), config_hash (see
-// ConfigHash) and what the config says: ticks_per_day, num_days,
-// num_agents, total_ticks and rng_seed. Keys are looked up at the top level
-// first, then under "simulation" (SimCash's YAML configs nest them there).
+// started_at, config_json (the config exactly as given; a nil or empty
+// config is {}), config_hash (see ConfigHash) and what the config says:
+// ticks_per_day (default DefaultTicksPerDay, or StartOptions.TicksPerDay),
+// num_days (default 1), num_agents (the length of "agents", else
+// "num_agents", else 0), total_ticks and rng_seed ("rng_seed" or "seed").
+// Each key is looked up at the top level, then under "simulation"
+// (SimCash's YAML configs), "scenario" and "engine_config" (a SimCash
+// *.meta.json). An integer may be spelled in any JSON form of an integral
+// value (100, 100.0, 1e2); a fraction is refused. Sizes the config does not
+// state are recorded from the run's events when it ends (see
+// PersistSimulationComplete).
 //
 // Errors: ErrInvalidArgument (an empty, over-long, non-UTF-8 id or one with
-// control characters; a non-UTF-8 config file name or experiment run id),
-// ErrInvalidConfig (the config is not one JSON object, or a key it states
-// is unusable), ErrSimulationExists (the stored run is left untouched),
-// ErrClosed.
+// control characters; a non-UTF-8 config file name; an Experiment with an
+// empty or non-UTF-8 run id), ErrInvalidConfig (not one JSON object, a
+// duplicate key or a lone UTF-16 surrogate escape in it, a size that is not
+// a positive integer), ErrSimulationExists (the stored run is left
+// untouched), ErrClosed.
 func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string, config json.RawMessage, opts StartOptions) error {
 	po := provider.StartOptions{ConfigFile: opts.ConfigFile, TicksPerDay: opts.TicksPerDay}
 	if opts.Experiment != nil {
@@ -83,6 +95,11 @@ func (s *Store) PersistTickEvents(ctx context.Context, simulationID string, tick
 // records the final metrics in one transaction: status "completed",
 // completed_at, the totals, duration_seconds and ticks_per_second =
 // total_ticks / duration_seconds (0 when the duration is not positive).
+// The run's size is then what its events show wherever the config did not
+// state it: without num_days, total_ticks becomes the last stored tick + 1
+// and num_days the days those ticks span; without agents, num_agents
+// becomes the number of distinct agents in its events. A stored run never
+// states a size its own events contradict.
 //
 // Errors: ErrSimulationNotFound, ErrSimulationNotRunning,
 // ErrInvalidArgument (negative totals, a negative or non-finite duration),
@@ -94,7 +111,9 @@ func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID stri
 
 // PersistSimulationFailed commits the simulation's buffered ticks (they
 // happened, and help explain the failure) and records status "failed",
-// completed_at and the reason in error_message.
+// completed_at and the reason in error_message. Sizes the config did not
+// state are recorded from the stored events, as PersistSimulationComplete
+// does.
 //
 // Errors: ErrSimulationNotFound, ErrSimulationNotRunning,
 // ErrInvalidArgument (a reason that is not valid UTF-8), ErrClosed.
@@ -188,4 +207,21 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 func (s *Store) DeleteSimulation(ctx context.Context, simulationID string) (int64, error) {
 	n, err := s.p.DeleteSimulation(ctx, simulationID)
 	return n, publicError(err)
+}
+
+// UnmarshalJSON decodes a metrics object: total_arrivals,
+// total_settlements, total_cost_cents (or SimCash's total_costs) and
+// duration_seconds, each optional (absent or null: 0). The counts and the
+// cost must be integer literals (money is never rounded); the duration a
+// number. Anything else is an error wrapping ErrInvalidArgument, so a
+// ported caller cannot lose a total silently: an unknown key, both cost
+// keys, a duplicate key, a lone UTF-16 surrogate escape, a value of the
+// wrong type.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	var p provider.Metrics
+	if err := p.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*m = Metrics(p)
+	return nil
 }

@@ -602,24 +602,58 @@ func TestQueryInvalidFilters(t *testing.T) {
 	}
 }
 
+// Every read of an unknown simulation says ErrSimulationNotFound, as
+// SimCash's API answers 404 (issue 18.3; the page, stream, summary and
+// registers returned empty results before); a known run with nothing to
+// show still gives an empty answer.
 func TestQueryUnknownSimulation(t *testing.T) {
 	b, _ := fixtureStore(t, simdb.Options{})
-	page, err := b.store.GetSimulationEvents(b.ctx, "nope", simdb.EventFilter{AgentID: "BANK_A", Offset: -1})
-	if err != nil {
-		t.Fatal(err)
+	notFound := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, simdb.ErrSimulationNotFound) || !strings.Contains(err.Error(), `"nope"`) {
+			t.Errorf("%s: err = %v, want ErrSimulationNotFound naming \"nope\"", what, err)
+		}
 	}
-	if page.Total != 0 || page.Events == nil || len(page.Events) != 0 || page.Next != nil || page.Limit != 100 || page.Offset != 0 {
-		t.Fatalf("page = %+v", page)
-	}
+	_, err := b.store.GetSimulationEvents(b.ctx, "nope", simdb.EventFilter{AgentID: "BANK_A", Offset: -1})
+	notFound("GetSimulationEvents", err)
+	_, err = b.store.GetSimulationEvents(b.ctx, "nope", simdb.EventFilter{Tick: simdb.Int64(3)})
+	notFound("GetSimulationEvents by tick", err)
+	n := 0
 	for ev, err := range b.store.StreamEvents(b.ctx, "nope", simdb.EventFilter{}) {
-		t.Fatalf("stream of an unknown simulation yielded %+v, %v", ev, err)
+		n++
+		if ev.EventID != "" {
+			t.Fatalf("stream of an unknown simulation yielded %+v", ev)
+		}
+		notFound("StreamEvents", err)
 	}
-	sum, err := b.store.GetEventSummary(b.ctx, "nope")
-	if err != nil {
-		t.Fatal(err)
+	if n != 1 {
+		t.Fatalf("StreamEvents of an unknown simulation yielded %d items, want one error", n)
 	}
-	if sum.TotalEvents != 0 || sum.MaxTick != nil || sum.MaxDay != nil || len(sum.ByType) != 0 || sum.Agents == nil || len(sum.Agents) != 0 {
-		t.Fatalf("summary = %+v", sum)
+	_, err = b.store.GetEventSummary(b.ctx, "nope")
+	notFound("GetEventSummary", err)
+	_, err = b.store.GetAgentStateRegisters(b.ctx, "nope", "BANK_A", 10)
+	notFound("GetAgentStateRegisters", err)
+
+	// A known run: empty answers, no error.
+	page, err := b.store.GetSimulationEvents(b.ctx, "q", simdb.EventFilter{AgentID: "NOBODY"})
+	if err != nil || page.Total != 0 || page.Events == nil || len(page.Events) != 0 || page.Next != nil {
+		t.Fatalf("page of a known run matching nothing: %+v, %v", page, err)
+	}
+	for ev, err := range b.store.StreamEvents(b.ctx, "q", simdb.EventFilter{AgentID: "NOBODY"}) {
+		t.Fatalf("stream matching nothing yielded %+v, %v", ev, err)
+	}
+	regs, err := b.store.GetAgentStateRegisters(b.ctx, "q", "NOBODY", 10)
+	if err != nil || regs == nil || len(regs) != 0 {
+		t.Fatalf("registers of an agent without any: %v, %v", regs, err)
+	}
+	startWith(t, b, "empty", fixtureConfig, simdb.StartOptions{})
+	sum, err := b.store.GetEventSummary(b.ctx, "empty")
+	if err != nil || sum.TotalEvents != 0 || sum.MaxTick != nil || sum.Agents == nil || len(sum.ByType) != 0 {
+		t.Fatalf("summary of a run without events: %+v, %v", sum, err)
+	}
+	page, err = b.store.GetSimulationEvents(b.ctx, "empty", simdb.EventFilter{})
+	if err != nil || page.Total != 0 || len(page.Events) != 0 {
+		t.Fatalf("page of a run without events: %+v, %v", page, err)
 	}
 }
 
@@ -1436,8 +1470,10 @@ func TestQueryAgentStateRegisters(t *testing.T) {
 			t.Errorf("%s at tick %d: %v, want %v", c.agent, c.tick, got, c.want)
 		}
 	}
+	// An unknown simulation is ErrSimulationNotFound (issue 18.3; it was
+	// an empty map before), an agent without registers an empty map.
 	got, err := b.store.GetAgentStateRegisters(b.ctx, "nope", "BANK_A", 12)
-	if err != nil || got == nil || len(got) != 0 {
+	if !errors.Is(err, simdb.ErrSimulationNotFound) || got != nil {
 		t.Fatalf("unknown simulation: %v, %v", got, err)
 	}
 }

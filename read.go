@@ -115,8 +115,8 @@ type TypeCount struct {
 
 // GetEventSummary counts a run's events: total, max tick and day, per type
 // and the agents taking part. It reads what the writer keeps beside the
-// events, so it costs the same for any run size. An unknown id gives an
-// empty summary.
+// events, so it costs the same for any run size. Unknown id:
+// ErrSimulationNotFound.
 func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (EventSummary, error) {
 	p, err := s.p.GetEventSummary(ctx, simulationID)
 	sum := EventSummary{TotalEvents: p.TotalEvents, MaxTick: p.MaxTick, MaxDay: p.MaxDay, Agents: p.Agents}
@@ -131,7 +131,8 @@ func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (Event
 
 // GetAgentStateRegisters returns, for each register key of the agent, the
 // value of the latest StateRegisterSet at or before tick (an empty map when
-// there is none): what replay needs to restore an agent's memory.
+// there is none): what replay needs to restore an agent's memory. Unknown
+// simulation: ErrSimulationNotFound.
 func (s *Store) GetAgentStateRegisters(ctx context.Context, simulationID, agentID string, tick int64) (map[string]float64, error) {
 	regs, err := s.p.GetAgentStateRegisters(ctx, simulationID, agentID, tick)
 	return regs, publicError(err)

@@ -309,7 +309,6 @@ func TestInvalidStartArguments(t *testing.T) {
 		want             error
 	}{
 		{"empty id", "", testConfig, simdb.ErrInvalidArgument},
-		{"no ticks_per_day", "a", `{"num_days":2}`, simdb.ErrInvalidConfig},
 		{"zero ticks_per_day", "a", `{"ticks_per_day":0}`, simdb.ErrInvalidConfig},
 		{"negative ticks_per_day", "a", `{"ticks_per_day":-5}`, simdb.ErrInvalidConfig},
 		{"fractional ticks_per_day", "a", `{"ticks_per_day":1.5}`, simdb.ErrInvalidConfig},

@@ -105,6 +105,10 @@ func (d Durability) String() string { return provider.Durability(d).String() }
 // Both store the same rows; BENCHMARKS.md compares their speed.
 const EventWriter = provider.EventWriter
 
+// DefaultTicksPerDay is ticks_per_day for a config that does not state it
+// and a start without StartOptions.TicksPerDay (SimCash's default).
+const DefaultTicksPerDay = provider.DefaultTicksPerDay
+
 // MaxSimulationIDLen bounds simulation ids, in bytes: an id is repeated in
 // every event's event_id.
 const MaxSimulationIDLen = provider.MaxSimulationIDLen

@@ -37,6 +37,24 @@ UPDATE simulations
 SET event_count = $2, last_tick = $3
 WHERE simulation_id = $1 AND event_count = sqlc.arg(prior_event_count);
 
+-- What a run's size columns say and what its committed events show: the
+-- config (to see which sizes it stated), ticks_per_day, the last committed
+-- tick and the number of distinct agents taking part in any event.
+-- name: GetRunSize :one
+SELECT s.config_json, s.ticks_per_day, s.num_days, s.num_agents, s.total_ticks,
+       s.last_tick,
+       CAST((SELECT count(*) FROM simulation_agents a
+             WHERE a.simulation_id = s.simulation_id) AS BIGINT) AS event_agents
+FROM simulations s
+WHERE s.simulation_id = $1;
+
+-- Records the size of a run whose config did not state it, from its
+-- events, when the run ends.
+-- name: RecordRunSize :exec
+UPDATE simulations
+SET num_days = $2, num_agents = $3, total_ticks = $4
+WHERE simulation_id = $1;
+
 -- Final metrics of a run. Only a running run can complete; zero rows
 -- affected means the run is unknown or no longer running.
 -- name: CompleteSimulation :execrows

@@ -101,7 +101,6 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ingest", "--ticks-per-day", "5", "-"}, "--sim is required when reading stdin"},
 		{[]string{"ingest", "--ticks-per-day", "5", "--iteration", "2", stream}, "--iteration needs --experiment-run"},
 		{[]string{"ingest", "--ticks-per-day", "-1", stream}, "--ticks-per-day must be positive"},
-		{[]string{"ingest", stream}, "ticks per day unknown"},
 		{[]string{"ingest", "--ticks-per-day", "x", stream}, "invalid argument"},
 		{[]string{"gen", "--agents", "1"}, "--agents must be at least 2"},
 		{[]string{"gen", "--days", "0"}, "at least 1"},
@@ -311,7 +310,9 @@ func TestShowAndList(t *testing.T) {
 	if !slices.Equal(recs[3], wantSecond) {
 		t.Errorf("list csv row %v, want %v", recs[3], wantSecond)
 	}
-	if want := []string{"broken", "failed", t0.Add(3 * time.Minute).Format(time.RFC3339), "5", "1", "", "", "0.0000", "", "", ""}; !slices.Equal(recs[1], want) {
+	// broken's config stated no size, so its one stored tick (tick 0) is
+	// its size once it failed (issue 12.2; 5, the one-day default, before).
+	if want := []string{"broken", "failed", t0.Add(3 * time.Minute).Format(time.RFC3339), "1", "1", "", "", "0.0000", "", "", ""}; !slices.Equal(recs[1], want) {
 		t.Errorf("list csv row %v, want %v", recs[1], want)
 	}
 	table := mustCLI(t, "--db", db, "list").stdout
@@ -319,7 +320,7 @@ func TestShowAndList(t *testing.T) {
 	if len(lines) != 5 || strings.Join(strings.Fields(lines[0]), " ") != strings.ToUpper(strings.Join(wantHeader, " ")) {
 		t.Errorf("list table:\n%s", table)
 	}
-	if got := strings.Fields(lines[1]); !slices.Equal(got, []string{"broken", "failed", t0.Add(3 * time.Minute).Format(time.RFC3339), "5", "1", "-", "-", "0.0000", "-", "-", "-"}) {
+	if got := strings.Fields(lines[1]); !slices.Equal(got, []string{"broken", "failed", t0.Add(3 * time.Minute).Format(time.RFC3339), "1", "1", "-", "-", "0.0000", "-", "-", "-"}) {
 		t.Errorf("list table row %q", lines[1])
 	}
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/event"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 )
@@ -45,7 +46,10 @@ func newIngestCmd(e *env) *cobra.Command {
 (detected from the content), or stdin for "-" - groups consecutive events by
 tick and persists each tick through the provider, then completes the run.
 
-Ticks per day come from --ticks-per-day or the --config file (JSON or YAML).
+Ticks per day come from --ticks-per-day or the --config file (JSON or YAML,
+or a SimCash *.meta.json, whose "scenario" holds them), else 100 as in
+SimCash. Days and agents the config does not state are recorded from the
+stream when the run ends (see README, "Configs and sizes").
 --sim defaults to the file's base name without extensions. Final metrics come
 from --metrics (a JSON object with total_arrivals, total_settlements,
 total_cost_cents and duration_seconds, or a SimCash *.meta.json, whose
@@ -74,7 +78,7 @@ A failed run cannot be resumed: remove it with "simdb rm" and ingest again.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.sim, "sim", "", "simulation id (default: the file's base name without extensions)")
 	fl.StringVar(&f.config, "config", "", "the run's config file, JSON or YAML")
-	fl.Int64Var(&f.ticksPerDay, "ticks-per-day", 0, "ticks per simulated day (required unless the config has it)")
+	fl.Int64Var(&f.ticksPerDay, "ticks-per-day", 0, "ticks per simulated day (default: the config's, else 100)")
 	fl.StringVar(&f.experimentRun, "experiment-run", "", "experiment run id this simulation belongs to")
 	fl.Int32Var(&f.iteration, "iteration", 0, "iteration within --experiment-run")
 	fl.StringVar(&f.metrics, "metrics", "", "JSON file with the run's final metrics")
@@ -121,8 +125,6 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 		if config, err = loadConfig(f.config); err != nil {
 			return err
 		}
-	} else if f.ticksPerDay == 0 && !f.resume {
-		return usagef("ticks per day unknown: give --ticks-per-day or a --config that has ticks_per_day")
 	}
 
 	in, size, closeIn, err := e.openInput(input)
@@ -364,7 +366,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // loadConfig reads a JSON or YAML config and returns it as JSON. A JSON file
 // is returned byte for byte (config_json stores the config exactly as
-// given); YAML is converted.
+// given) once it passes the rules of every JSON simdb stores
+// (event.CheckObject: no duplicate key, no lone surrogate escape); YAML is
+// converted.
 func loadConfig(path string) (json.RawMessage, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -372,6 +376,9 @@ func loadConfig(path string) (json.RawMessage, error) {
 	}
 	trimmed := bytes.TrimSpace(data)
 	if json.Valid(trimmed) {
+		if err := event.CheckObject(trimmed); err != nil {
+			return nil, fmt.Errorf("config %s: %w: %w", path, simdb.ErrInvalidConfig, err)
+		}
 		return json.RawMessage(trimmed), nil
 	}
 	var doc any
@@ -412,11 +419,17 @@ func yamlToJSON(v any) any {
 
 // loadMetrics reads final metrics: the keys at the top level, or a SimCash
 // meta file's "totals" with "generation_wall_seconds" as the duration.
-// Counts and money must be integers (INV-1).
+// Counts and money must be integers (INV-1); the cost is total_cost_cents
+// or SimCash's total_costs, not both. The file must pass
+// event.CheckObject (no duplicate key, no lone surrogate escape): with two
+// values for a total, which one is meant cannot be known.
 func loadMetrics(path string) (simdb.Metrics, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return simdb.Metrics{}, fmt.Errorf("metrics: %w", err)
+	}
+	if err := event.CheckObject(data); err != nil {
+		return simdb.Metrics{}, fmt.Errorf("metrics %s: %w", path, err)
 	}
 	var doc map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -432,6 +445,12 @@ func loadMetrics(path string) (simdb.Metrics, error) {
 		if d, ok := doc["generation_wall_seconds"]; ok {
 			src["duration_seconds"] = d
 		}
+	}
+	if costs, ok := src["total_costs"]; ok {
+		if _, both := src["total_cost_cents"]; both {
+			return simdb.Metrics{}, fmt.Errorf("metrics %s: both total_costs and total_cost_cents given; keep one", path)
+		}
+		src["total_cost_cents"] = costs
 	}
 	var m simdb.Metrics
 	for key, dst := range map[string]*int64{

@@ -115,10 +115,15 @@ agents:
 
 	bad := writeFile(t, filepath.Join(dir, "bad.yaml"), []byte("a: [1, 2\nb: {\n"))
 	wantFailure(t, cli(t, "--db", db, "ingest", "--sim", "bad", "--config", bad, stream), "neither JSON nor YAML")
+	// A config without ticks_per_day gets SimCash's default, 100 (issue
+	// 18.1; it was refused before).
 	noTPD := writeFile(t, filepath.Join(dir, "notpd.yaml"), []byte("simulation:\n  num_days: 2\n"))
-	wantFailure(t, cli(t, "--db", db, "ingest", "--sim", "notpd", "--config", noTPD, stream), "ticks_per_day")
+	mustCLI(t, "--db", db, "ingest", "--sim", "notpd", "--config", noTPD, stream)
+	if s := showJSON(t, db, "notpd").Simulation; s.TicksPerDay != 100 || s.NumDays != 2 || s.TotalTicks != 200 {
+		t.Errorf("run from a config without ticks_per_day: %+v", s)
+	}
 	wantFailure(t, cli(t, "--db", db, "ingest", "--sim", "nofile", "--config", filepath.Join(dir, "missing.yaml"), stream), "missing.yaml")
-	for _, sim := range []string{"bad", "notpd", "nofile"} {
+	for _, sim := range []string{"bad", "nofile"} {
 		wantFailure(t, cli(t, "--db", db, "show", sim), "not found")
 	}
 }
@@ -129,7 +134,10 @@ func TestIngestTicksPerDayOnly(t *testing.T) {
 	db := filepath.Join(dir, "db.duckdb")
 	mustCLI(t, "--db", db, "ingest", "--sim", "t", "--ticks-per-day", "5", stream)
 	s := showJSON(t, db, "t").Simulation
-	if string(s.ConfigJSON) != "{}" || s.ConfigFile != nil || s.TicksPerDay != 5 || s.NumDays != 1 || s.RngSeed != nil || s.NumAgents != 0 {
+	// Days, ticks and agents come from the stream, as no config stated
+	// them (issue 12.2; 1 day and 0 agents, the start defaults, before).
+	if string(s.ConfigJSON) != "{}" || s.ConfigFile != nil || s.TicksPerDay != 5 || s.NumDays != 2 || s.TotalTicks != 10 ||
+		s.RngSeed != nil || s.NumAgents != int64(smallGen.agents) {
 		t.Errorf("run from --ticks-per-day alone: %+v", s)
 	}
 	// day is tick / ticks_per_day.
@@ -451,6 +459,17 @@ var badLineCases = []badLineCase{
 	{"tick-missing", func(l []byte, tick int64) []byte {
 		return bytes.Replace(l, []byte(fmt.Sprintf(`"tick":%d,`, tick)), nil, 1)
 	}, `"tick"`, "missing"},
+	// The three shapes of a lone UTF-16 surrogate escape (issue 12).
+	{"lone-high-surrogate", withMember(`"note":"x\ud800y"`), `"note"`, `lone UTF-16 surrogate escape \ud800`},
+	{"high-surrogate-then-other", withMember(`"note":{"a":["\ud800\u0041"]}`), `"note"`, `\ud800`},
+	{"lone-low-surrogate", withMember(`"note":"\udc00"`), `"note"`, `\udc00`},
+}
+
+// withMember adds a member at the end of the line's object.
+func withMember(member string) func([]byte, int64) []byte {
+	return func(l []byte, _ int64) []byte {
+		return append(append(l[:len(l)-1:len(l)-1], ","+member...), '}')
+	}
 }
 
 var reAmount = regexp.MustCompile(`"amount":\d+`)

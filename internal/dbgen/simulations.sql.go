@@ -111,6 +111,43 @@ func (q *Queries) FailSimulation(ctx context.Context, db DBTX, arg FailSimulatio
 	return result.RowsAffected()
 }
 
+const getRunSize = `-- name: GetRunSize :one
+SELECT s.config_json, s.ticks_per_day, s.num_days, s.num_agents, s.total_ticks,
+       s.last_tick,
+       CAST((SELECT count(*) FROM simulation_agents a
+             WHERE a.simulation_id = s.simulation_id) AS BIGINT) AS event_agents
+FROM simulations s
+WHERE s.simulation_id = $1
+`
+
+type GetRunSizeRow struct {
+	ConfigJson  string
+	TicksPerDay int64
+	NumDays     int64
+	NumAgents   int64
+	TotalTicks  int64
+	LastTick    sql.NullInt64
+	EventAgents int64
+}
+
+// What a run's size columns say and what its committed events show: the
+// config (to see which sizes it stated), ticks_per_day, the last committed
+// tick and the number of distinct agents taking part in any event.
+func (q *Queries) GetRunSize(ctx context.Context, db DBTX, simulationID string) (GetRunSizeRow, error) {
+	row := db.QueryRowContext(ctx, getRunSize, simulationID)
+	var i GetRunSizeRow
+	err := row.Scan(
+		&i.ConfigJson,
+		&i.TicksPerDay,
+		&i.NumDays,
+		&i.NumAgents,
+		&i.TotalTicks,
+		&i.LastTick,
+		&i.EventAgents,
+	)
+	return i, err
+}
+
 const getSimulation = `-- name: GetSimulation :one
 SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
        num_days, num_agents, total_ticks, config_json, status, started_at,
@@ -379,4 +416,29 @@ func (q *Queries) RecordProgress(ctx context.Context, db DBTX, arg RecordProgres
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const recordRunSize = `-- name: RecordRunSize :exec
+UPDATE simulations
+SET num_days = $2, num_agents = $3, total_ticks = $4
+WHERE simulation_id = $1
+`
+
+type RecordRunSizeParams struct {
+	SimulationID string
+	NumDays      int64
+	NumAgents    int64
+	TotalTicks   int64
+}
+
+// Records the size of a run whose config did not state it, from its
+// events, when the run ends.
+func (q *Queries) RecordRunSize(ctx context.Context, db DBTX, arg RecordRunSizeParams) error {
+	_, err := db.ExecContext(ctx, recordRunSize,
+		arg.SimulationID,
+		arg.NumDays,
+		arg.NumAgents,
+		arg.TotalTicks,
+	)
+	return err
 }

@@ -155,6 +155,11 @@ func Decode(line []byte) (Event, error) {
 	if ev.Type == "" {
 		return ev, &FieldError{Field: "event_type", Msg: "missing"}
 	}
+	// A lone surrogate escape anywhere in a value would make every DuckDB
+	// JSON query over the stored table fail (see loneSurrogate).
+	if err := checkSurrogates(line, members); err != nil {
+		return ev, err
+	}
 	for i := range members {
 		m := &members[i]
 		if m.key == "event_type" || m.key == "tick" {
@@ -203,8 +208,9 @@ func Decode(line []byte) (Event, error) {
 	// stored row (Parties: roleOf, addParty, in member order with the lifted
 	// agent_id and tx_id in their places), taken from the values' copies in
 	// details so the strings share its memory. scanObject validated every
-	// value's syntax; a string escape that does not decode (a lone UTF-16
-	// surrogate) is refused here, as the member's error.
+	// value's syntax and checkSurrogates every escape, so addParty refuses
+	// nothing here; partyError stays for a rule added to one but not the
+	// other.
 	var agents, txIDs uniqueList
 	view := unsafe.String(unsafe.SliceData(ev.Details), len(ev.Details))
 	for i := range members {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -240,8 +241,7 @@ func dupKeys(in []byte) bool {
 }
 
 // A party's id that does not decode (a lone UTF-16 surrogate escape) is the
-// member's *FieldError, as any other unusable member is; elsewhere in the
-// event such a string is kept as it is.
+// member's *FieldError, as any other unusable member is.
 func TestDecodeRefusesUndecodablePartyStrings(t *testing.T) {
 	for _, tc := range []struct{ line, field string }{
 		{`{"event_type":"Arrival","tick":1,"sender_id":"\ud800","receiver_id":"B"}`, "sender_id"},
@@ -255,7 +255,70 @@ func TestDecodeRefusesUndecodablePartyStrings(t *testing.T) {
 			t.Errorf("Decode(%s) = %v, want a *FieldError for %q about the surrogate", tc.line, err, tc.field)
 		}
 	}
-	if _, err := event.Decode([]byte(`{"event_type":"X","tick":1,"note":"\ud800"}`)); err != nil {
-		t.Errorf("a lone surrogate outside the party keys: %v", err)
+}
+
+// A lone UTF-16 surrogate escape is refused wherever it stands — a
+// top-level value, a nested value, an array element — in its three
+// shapes: a high surrogate at the end of the string, a high one followed
+// by an escape that is not a low surrogate, a low one alone. The error is
+// the top-level member's *FieldError and gives the byte offset. Whole
+// pairs, and escaped backslashes before a "u", are accepted. (Until issue
+// 12 a lone surrogate outside the party keys was stored, and DuckDB then
+// refused every JSON query over the table.)
+func TestDecodeRefusesLoneSurrogates(t *testing.T) {
+	for _, tc := range []struct {
+		line, field, esc string
+		at               int
+	}{
+		{`{"event_type":"X","tick":1,"note":"x\ud800y"}`, "note", `\ud800`, 36},
+		{`{"event_type":"X","tick":1,"note":"\ud800\u0041"}`, "note", `\ud800`, 35},
+		{`{"event_type":"X","tick":1,"note":"\udc00"}`, "note", `\udc00`, 35},
+		{`{"event_type":"X","tick":1,"o":{"a":[1,{"b":"\uDBFF"}]}}`, "o", `\uDBFF`, 45},
+		{`{"event_type":"X","tick":1,"o":["\ud83d\ud83d"]}`, "o", `\ud83d`, 33},
+		{`{"event_type":"X","tick":1,"costs":{"note":"\ud800"},"amount":1}`, "costs", `\ud800`, 44},
+	} {
+		_, err := event.Decode([]byte(tc.line))
+		var fe *event.FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(fe.Msg, "lone UTF-16 surrogate escape "+tc.esc) ||
+			!strings.Contains(fe.Msg, fmt.Sprintf("at byte %d", tc.at)) {
+			t.Errorf("Decode(%s) = %v, want a *FieldError for %q naming %s at byte %d", tc.line, err, tc.field, tc.esc, tc.at)
+		}
+		if err := event.CheckObject([]byte(tc.line)); !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("CheckObject(%s) = %v, want a *FieldError for %q", tc.line, err, tc.field)
+		}
+	}
+	for _, ok := range []string{
+		`{"event_type":"X","tick":1,"note":"\ud83d\ude00 \uDBFF\uDFFF"}`,
+		`{"event_type":"X","tick":1,"note":"\\ud800","o":{"p":"\\\\udc00"}}`,
+		`{"event_type":"X","tick":1,"note":"\u00e9\uffff"}`,
+	} {
+		if _, err := event.Decode([]byte(ok)); err != nil {
+			t.Errorf("Decode(%s): %v", ok, err)
+		}
+		if err := event.CheckObject([]byte(ok)); err != nil {
+			t.Errorf("CheckObject(%s): %v", ok, err)
+		}
+	}
+}
+
+// CheckObject holds configs and metrics files to the event rules:
+// duplicate keys at any depth, trailing data, invalid UTF-8 and deep
+// nesting are refused; the error names the member where there is one.
+func TestCheckObject(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"ticks_per_day":100,"ticks_per_day":7}`, `field "ticks_per_day": duplicate key`},
+		{`{"simulation":{"num_days":1,"num_days":2}}`, `field "simulation": duplicate key "num_days"`},
+		{`{"a":1}}`, "trailing data after the object: unexpected '}'"},
+		{"{\"a\":\"caf\xe9\"}", "invalid UTF-8"},
+		{`[1]`, "want a JSON object"},
+		{`{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, "nested deeper than"},
+	} {
+		err := event.CheckObject([]byte(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckObject(%.60s) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	if err := event.CheckObject([]byte(" {\"a\":{\"b\":[1,{\"b\":2}]},\"b\":null}\n")); err != nil {
+		t.Errorf("CheckObject: %v", err)
 	}
 }

@@ -93,7 +93,7 @@ func scanObject(b []byte, members []member) ([]member, error) {
 	if i < len(b) && b[i] == '}' {
 		i = skipSpace(b, i+1)
 		if i != len(b) {
-			return nil, syntaxErr(i, "unexpected %s after the object", describeByte(b, i))
+			return nil, syntaxErr(i, "trailing data after the object: unexpected %s", describeByte(b, i))
 		}
 		return members, nil
 	}
@@ -170,7 +170,7 @@ func scanObject(b []byte, members []member) ([]member, error) {
 		}
 		i = skipSpace(b, i+1)
 		if i != len(b) {
-			return nil, syntaxErr(i, "unexpected %s after the object", describeByte(b, i))
+			return nil, syntaxErr(i, "trailing data after the object: unexpected %s", describeByte(b, i))
 		}
 		return members, nil
 	}

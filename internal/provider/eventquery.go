@@ -58,7 +58,11 @@ type EventFilter struct {
 	// tx_ids[], child_ids[], incoming_tx_id, queued_tx_id,
 	// source_transactions[]).
 	TxID string `json:"tx_id,omitempty"`
-	// EventTypes matches any of the listed types.
+	// EventTypes matches any of the listed types, each one element: a type
+	// containing a comma is ErrInvalidFilter, not split. (SimCash's API
+	// takes "A,B" as one string; engine event types never contain a
+	// comma, so such an element is a ported comma-separated list that
+	// would otherwise match nothing. The CLI's --type does split.)
 	EventTypes []string `json:"event_types,omitempty"`
 	// Limit is the page size: 0 means DefaultEventLimit, and it is clamped
 	// to 1..MaxEventLimit. Ignored by StreamEvents.
@@ -155,6 +159,11 @@ func (f EventFilter) normalize() (EventFilter, error) {
 			return f, fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalidFilter, v)
 		}
 	}
+	for _, t := range f.EventTypes {
+		if strings.Contains(t, ",") {
+			return f, fmt.Errorf("%w: event type %q contains a comma; give each type as its own element of EventTypes", ErrInvalidFilter, t)
+		}
+	}
 	if f.TickMin != nil && f.TickMax != nil && *f.TickMin > *f.TickMax {
 		return f, fmt.Errorf("%w: tick_min %d is greater than tick_max %d", ErrInvalidFilter, *f.TickMin, *f.TickMax)
 	}
@@ -245,9 +254,9 @@ const eventSelect = `SELECT seq, tick, day, event_timestamp, event_type,
 
 // GetSimulationEvents returns one page of a simulation's events in (tick,
 // seq) order (or its exact reverse), the total number of matches, and the
-// limit, offset and filter used. An unknown simulation gives an empty page
-// with total 0. ErrInvalidFilter for TickMin > TickMax, an unknown sort or a
-// filter string that is not UTF-8. A deep Offset sorts every match; paging
+// limit, offset and filter used. Unknown simulation: ErrSimulationNotFound.
+// ErrInvalidFilter for TickMin > TickMax, an unknown sort, a filter string
+// that is not UTF-8 or an event type with a comma. A deep Offset sorts every match; paging
 // with the cursor (Next → After) stays cheap at any depth.
 func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, filter EventFilter) (EventPage, error) {
 	f, err := filter.normalize()
@@ -286,6 +295,11 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	}
 	if cerr != nil {
 		return EventPage{}, fmt.Errorf("count events of %q: %w", simulationID, cerr)
+	}
+	if total == 0 && len(page.Events) == 0 {
+		if err := s.requireSimulation(ctx, simulationID); err != nil {
+			return EventPage{}, err
+		}
 	}
 	page.Total = total
 	if n := len(page.Events); n > 0 {
@@ -523,13 +537,17 @@ func orderWindow(events []StoredEvent, desc bool) {
 // how many events a tick or the run has. It reads in windows of seq, so
 // memory stays bounded whatever the run's size, and stops with the
 // context's error when ctx is cancelled. The error, if any, is the last
-// pair yielded.
+// pair yielded: ErrSimulationNotFound for an unknown simulation, the
+// filter errors of GetSimulationEvents.
 func (s *Store) StreamEvents(ctx context.Context, simulationID string, filter EventFilter) iter.Seq2[StoredEvent, error] {
 	return func(yield func(StoredEvent, error) bool) {
 		filter.Limit, filter.Offset = MaxEventLimit, 0
 		f, err := filter.normalize()
 		if err == nil {
 			err = s.readBarrier(ctx, simulationID)
+		}
+		if err == nil {
+			err = s.requireSimulation(ctx, simulationID)
 		}
 		if err != nil {
 			yield(StoredEvent{}, err)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/simcash/simdb/internal/event"
 )
 
 var configSeeds = []string{
@@ -31,7 +33,9 @@ var configSeeds = []string{
 }
 
 // FuzzParseConfig: parseConfig never panics; what it accepts (with or
-// without a separately given ticks_per_day) is a JSON object (config_json stores it as given, so it must be valid JSON text)
+// without a separately given ticks_per_day) is a JSON object without
+// duplicate keys or lone surrogate escapes (config_json stores it as given,
+// {} for an empty one, so it must be valid JSON text)
 // with positive ticks_per_day and num_days, and its hash is a SHA-256 hex
 // digest that does not depend on key order, whitespace or string escaping.
 func FuzzParseConfig(f *testing.F) {
@@ -41,6 +45,9 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`{"num_days":2}`), int64(24))
 	f.Add([]byte(`{"simulation":{"ticks_per_day":24}}`), int64(24))
 	f.Add([]byte(`{"ticks_per_day":12}`), int64(24))
+	f.Add([]byte(""), int64(0))
+	f.Add([]byte(`{"scenario":{"ticks_per_day":1e2,"num_days":2.0,"agents":[{}]},"x":"\ud800"}`), int64(0))
+	f.Add([]byte(`{"engine_config":{"ticks_per_day":100.0,"rng_seed":-0.0e5}}`), int64(100))
 	f.Fuzz(func(t *testing.T, in []byte, ticksPerDay int64) {
 		rc, err := parseConfig(in, ticksPerDay)
 		if err != nil {
@@ -49,8 +56,12 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			return
 		}
-		if !json.Valid(in) || !utf8.Valid(in) {
+		// config_json stores the input as given, or {} for an empty one.
+		if stored := configJSON(in); !json.Valid(stored) || !utf8.Valid(stored) {
 			t.Fatalf("parseConfig accepted %q, which is not valid JSON text", in)
+		}
+		if event.CheckObject(configJSON(in)) != nil {
+			t.Fatalf("parseConfig accepted %q, which breaks the rules of stored JSON", in)
 		}
 		if rc.ticksPerDay <= 0 || rc.numDays <= 0 {
 			t.Fatalf("parseConfig(%q): ticks_per_day %d, num_days %d", in, rc.ticksPerDay, rc.numDays)
@@ -64,8 +75,9 @@ func FuzzParseConfig(f *testing.F) {
 		if !isHex64(rc.hash) {
 			t.Fatalf("parseConfig(%q): hash %q", in, rc.hash)
 		}
+		in = configJSON(in)
 		if hasDuplicateKeys(in) {
-			return
+			t.Fatalf("parseConfig accepted %q, which has a duplicate key", in)
 		}
 		var v any
 		dec := json.NewDecoder(bytes.NewReader(in))
@@ -86,7 +98,8 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 func sameConfig(a, b runConfig) bool {
-	if a.hash != b.hash || a.ticksPerDay != b.ticksPerDay || a.numDays != b.numDays || a.numAgents != b.numAgents {
+	if a.hash != b.hash || a.ticksPerDay != b.ticksPerDay || a.numDays != b.numDays || a.numAgents != b.numAgents ||
+		a.statedDays != b.statedDays || a.statedAgents != b.statedAgents {
 		return false
 	}
 	if (a.rngSeed == nil) != (b.rngSeed == nil) {

@@ -63,7 +63,10 @@ type IngestResult struct {
 
 // IngestJSONL persists a SimCash event stream (one flat JSON object per
 // line, ticks never decreasing) into a running simulation, one tick at a
-// time through the same path as PersistTickEvents. Blank lines are skipped.
+// time through the same path as PersistTickEvents. Blank lines are skipped,
+// lines may end in LF or CRLF, and a UTF-8 byte-order mark at the very
+// start of the stream (as Windows tools write one) is skipped; anywhere
+// else a BOM is an invalid line.
 //
 // On a bad line it stops and returns an *EventError naming the line (and
 // Source): every tick before that line's tick has been handed to the writer
@@ -115,6 +118,10 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 		bytesRead int64
 		counter   metricsCounter
 	)
+	if bom, _ := br.Peek(len(utf8BOM)); string(bom) == utf8BOM {
+		br.Discard(len(utf8BOM))
+		bytesRead += int64(len(utf8BOM))
+	}
 	flushGroup := func() error {
 		if len(group) == 0 {
 			return nil
@@ -290,6 +297,9 @@ func clipJSON(b []byte) string {
 	}
 	return string(b)
 }
+
+// utf8BOM is the UTF-8 encoding of U+FEFF, the byte-order mark.
+const utf8BOM = "\xef\xbb\xbf"
 
 func tickOf(ev event.Event) int64 {
 	if ev.HasTick {

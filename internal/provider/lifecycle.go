@@ -17,14 +17,18 @@ import (
 const MaxSimulationIDLen = 256
 
 // PersistSimulationStart records a new run in status "running" with
-// started_at, config_json (config exactly as given), config_hash, rng_seed,
-// ticks_per_day, num_days, num_agents, total_ticks (see parseConfig for
-// where each comes from) and the optional config file and experiment.
+// started_at, config_json (config exactly as given; a nil or empty config
+// is {}), config_hash, rng_seed, ticks_per_day, num_days, num_agents,
+// total_ticks (see parseConfig for where each comes from and the defaults
+// for what the config leaves out: ticks_per_day 100, num_days 1, no
+// agents) and the optional config file and experiment. Sizes the config
+// does not state are recorded from the run's events when it ends (see
+// PersistSimulationComplete).
 //
 // Errors: ErrInvalidArgument (empty, over-long, non-UTF-8 or control
-// characters in the id; a non-UTF-8 config file name or experiment run
-// id), ErrInvalidConfig, ErrSimulationExists (the existing row is left
-// untouched).
+// characters in the id; a non-UTF-8 config file name; an experiment with
+// an empty or non-UTF-8 run id), ErrInvalidConfig, ErrSimulationExists
+// (the existing row is left untouched).
 func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string, config json.RawMessage, opts StartOptions) error {
 	if err := checkSimulationID(simulationID); err != nil {
 		return err
@@ -38,8 +42,15 @@ func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string,
 	if !utf8.ValidString(opts.ConfigFile) {
 		return fmt.Errorf("%w: start simulation %q: config file name is not valid UTF-8", ErrInvalidArgument, simulationID)
 	}
-	if opts.Experiment != nil && !utf8.ValidString(opts.Experiment.RunID) {
-		return fmt.Errorf("%w: start simulation %q: experiment run id is not valid UTF-8", ErrInvalidArgument, simulationID)
+	if e := opts.Experiment; e != nil {
+		// NULL is the one way to say "no experiment": an empty run id
+		// would be a third state that no experiment filter finds.
+		if e.RunID == "" {
+			return fmt.Errorf("%w: start simulation %q: experiment run id is empty (pass a nil Experiment for a run outside any experiment)", ErrInvalidArgument, simulationID)
+		}
+		if !utf8.ValidString(e.RunID) {
+			return fmt.Errorf("%w: start simulation %q: experiment run id is not valid UTF-8", ErrInvalidArgument, simulationID)
+		}
 	}
 	params := dbgen.InsertSimulationParams{
 		SimulationID: simulationID,
@@ -49,7 +60,7 @@ func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string,
 		NumDays:      rc.numDays,
 		NumAgents:    rc.numAgents,
 		TotalTicks:   rc.ticksPerDay * rc.numDays,
-		ConfigJson:   string(config),
+		ConfigJson:   string(configJSON(config)),
 		StartedAt:    s.opts.Now().UTC(),
 	}
 	if rc.rngSeed != nil {
@@ -97,6 +108,13 @@ func checkSimulationID(id string) error {
 // ticks_per_second = total_ticks / duration_seconds (0 when the duration is
 // not positive), in one transaction.
 //
+// The run's size is then what its events show wherever the config did not
+// state it (recordRunSize): without num_days, total_ticks becomes the last
+// stored tick + 1 and num_days the days those ticks span; without agents
+// (or num_agents), num_agents becomes the number of distinct agents taking
+// part in its events. A stored run so never states a size its own events
+// contradict because a default filled a gap in its config.
+//
 // Errors: ErrSimulationNotFound, ErrSimulationNotRunning, ErrInvalidArgument
 // (negative totals, a negative or non-finite duration), ErrWriteFailed (an
 // earlier buffered group failed: the run stays running so the caller can
@@ -108,13 +126,13 @@ func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID stri
 		return fmt.Errorf("%w: complete simulation %q: totals and duration must be non-negative (duration finite), got %+v", ErrInvalidArgument, simulationID, m)
 	}
 	return s.finish(ctx, simulationID, "complete", func(tx *sql.Tx, st *simState) (int64, error) {
-		row, err := s.q.GetWriteState(ctx, tx, simulationID)
+		totalTicks, err := s.recordRunSize(ctx, tx, simulationID)
 		if err != nil {
 			return 0, err
 		}
 		var tps float64
 		if m.DurationSeconds > 0 {
-			tps = float64(row.TotalTicks) / m.DurationSeconds
+			tps = float64(totalTicks) / m.DurationSeconds
 		}
 		return s.q.CompleteSimulation(ctx, tx, dbgen.CompleteSimulationParams{
 			SimulationID:     simulationID,
@@ -132,18 +150,57 @@ func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID stri
 // help explain the failure) and records status "failed", completed_at and
 // the reason in error_message. Errors: ErrSimulationNotFound,
 // ErrSimulationNotRunning, ErrInvalidArgument (a reason that is not valid
-// UTF-8, which DuckDB cannot store).
+// UTF-8, which DuckDB cannot store). Sizes the config did not state are
+// recorded from the stored events, as PersistSimulationComplete does.
 func (s *Store) PersistSimulationFailed(ctx context.Context, simulationID string, reason string) error {
 	if !utf8.ValidString(reason) {
 		return fmt.Errorf("%w: fail simulation %q: reason is not valid UTF-8", ErrInvalidArgument, simulationID)
 	}
 	return s.finish(ctx, simulationID, "fail", func(tx *sql.Tx, _ *simState) (int64, error) {
+		if _, err := s.recordRunSize(ctx, tx, simulationID); err != nil {
+			return 0, err
+		}
 		return s.q.FailSimulation(ctx, tx, dbgen.FailSimulationParams{
 			SimulationID: simulationID,
 			CompletedAt:  sql.NullTime{Time: s.opts.Now().UTC(), Valid: true},
 			ErrorMessage: sql.NullString{String: reason, Valid: true},
 		})
 	})
+}
+
+// recordRunSize sets, in tx, the size columns the run's config did not
+// state to what its committed events show, and returns total_ticks. The
+// rule (PersistSimulationComplete's doc): without num_days, total_ticks =
+// last_tick + 1 and num_days = ceil(total_ticks / ticks_per_day); without
+// agents, num_agents = the distinct agents of its events. A run with no
+// events keeps the defaults it started with; so does a config that no
+// longer parses (stored by an older simdb with looser rules).
+func (s *Store) recordRunSize(ctx context.Context, tx *sql.Tx, id string) (int64, error) {
+	row, err := s.q.GetRunSize(ctx, tx, id)
+	if err != nil {
+		return 0, err
+	}
+	rc, err := parseConfig(json.RawMessage(row.ConfigJson), row.TicksPerDay)
+	if err != nil {
+		return row.TotalTicks, nil
+	}
+	size := dbgen.RecordRunSizeParams{SimulationID: id, NumDays: row.NumDays, NumAgents: row.NumAgents, TotalTicks: row.TotalTicks}
+	if !rc.statedDays && row.LastTick.Valid && row.LastTick.Int64 < math.MaxInt64 {
+		size.TotalTicks = row.LastTick.Int64 + 1
+		size.NumDays = size.TotalTicks / row.TicksPerDay
+		if size.TotalTicks%row.TicksPerDay != 0 {
+			size.NumDays++
+		}
+	}
+	if !rc.statedAgents {
+		size.NumAgents = row.EventAgents
+	}
+	if size.NumDays != row.NumDays || size.NumAgents != row.NumAgents || size.TotalTicks != row.TotalTicks {
+		if err := s.q.RecordRunSize(ctx, tx, size); err != nil {
+			return 0, err
+		}
+	}
+	return size.TotalTicks, nil
 }
 
 // finish commits st's pending ticks and a status change in one transaction.

@@ -10,8 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/simcash/simdb/internal/event"
 )
 
 // Provider is the persistence protocol every code path that runs a
@@ -47,13 +52,15 @@ var (
 	// ErrInvalidEvent: an event is malformed; nothing of the call is stored.
 	// The error is an *EventError naming the event and the field.
 	ErrInvalidEvent = errors.New("invalid event")
-	// ErrInvalidConfig: the start config is unusable (not a JSON object, no
-	// positive ticks_per_day, …).
+	// ErrInvalidConfig: the start config is unusable (not one JSON object,
+	// a duplicate key or a lone UTF-16 surrogate escape in it, a
+	// ticks_per_day or num_days that is not a positive integer, …).
 	ErrInvalidConfig = errors.New("invalid simulation config")
 	// ErrInvalidArgument: an empty simulation id, a negative tick, …
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrInvalidFilter: an event query's filter contradicts itself
-	// (TickMin > TickMax) or names an unknown sort.
+	// (TickMin > TickMax), names an unknown sort or status, holds a string
+	// that is not UTF-8 or an event type with a comma.
 	ErrInvalidFilter = errors.New("invalid event filter")
 	// ErrWriteFailed: a buffered group commit failed after the calls that
 	// filled it had returned. The ticks of that group are not stored; the
@@ -126,11 +133,68 @@ type Experiment struct {
 }
 
 // Metrics are a run's final totals. Money is integer cents (INV-1).
+//
+// Decoded from JSON (UnmarshalJSON) it takes SimCash's metrics dict as
+// well: the cost under "total_costs" (the seed's key) or
+// "total_cost_cents", never both.
 type Metrics struct {
 	TotalArrivals    int64   `json:"total_arrivals"`
 	TotalSettlements int64   `json:"total_settlements"`
 	TotalCostCents   int64   `json:"total_cost_cents"`
 	DurationSeconds  float64 `json:"duration_seconds"`
+}
+
+// UnmarshalJSON decodes a metrics object: total_arrivals,
+// total_settlements, total_cost_cents (or SimCash's total_costs) and
+// duration_seconds, each optional (absent or null: 0). The counts and the
+// cost must be integer literals (money is never rounded, INV-1); the
+// duration a number. Anything else is an error wrapping
+// ErrInvalidArgument, so a ported caller cannot lose a total silently: an
+// unknown key, both cost keys, a duplicate key, a lone UTF-16 surrogate
+// escape, a value of the wrong type.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	if err := event.CheckObject(b); err != nil {
+		return fmt.Errorf("%w: metrics: %w", ErrInvalidArgument, err)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("%w: metrics: %w", ErrInvalidArgument, err)
+	}
+	if _, both := doc["total_costs"]; both {
+		if _, cents := doc["total_cost_cents"]; cents {
+			return fmt.Errorf("%w: metrics: both total_costs and total_cost_cents given; pass one", ErrInvalidArgument)
+		}
+	}
+	var out Metrics
+	for _, key := range slices.Sorted(maps.Keys(doc)) { // the first error is always the same one
+		raw := doc[key]
+		if string(raw) == "null" {
+			continue
+		}
+		var dst *int64
+		switch key {
+		case "total_arrivals":
+			dst = &out.TotalArrivals
+		case "total_settlements":
+			dst = &out.TotalSettlements
+		case "total_cost_cents", "total_costs":
+			dst = &out.TotalCostCents
+		case "duration_seconds":
+			if err := json.Unmarshal(raw, &out.DurationSeconds); err != nil {
+				return fmt.Errorf("%w: metrics: duration_seconds must be a number, got %.40s", ErrInvalidArgument, raw)
+			}
+			continue
+		default:
+			return fmt.Errorf("%w: metrics: unknown key %q (want total_arrivals, total_settlements, total_cost_cents or total_costs, duration_seconds)", ErrInvalidArgument, key)
+		}
+		v, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: metrics: %s must be an integer (int64, no fraction or exponent), got %.40s", ErrInvalidArgument, key, raw)
+		}
+		*dst = v
+	}
+	*m = out
+	return nil
 }
 
 // Durability says when PersistTickEvents' rows become durable.

@@ -133,6 +133,20 @@ func (s *Store) readBarrier(ctx context.Context, id string) error {
 	return nil
 }
 
+// requireSimulation returns ErrSimulationNotFound when no run has the id.
+// Reads whose answer is empty call it, so an unknown id is told apart from
+// a run with nothing to show, without a query more on the common path.
+func (s *Store) requireSimulation(ctx context.Context, id string) error {
+	_, err := s.q.GetWriteState(ctx, s.sqlDB(), id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("simulation %q: %w", id, ErrSimulationNotFound)
+	case err != nil:
+		return fmt.Errorf("read simulation %q: %w", id, err)
+	}
+	return nil
+}
+
 // GetSimulationSummary returns the run's row with its settlement rate and
 // average daily cost. Unknown id: ErrSimulationNotFound.
 func (s *Store) GetSimulationSummary(ctx context.Context, simulationID string) (SimulationSummary, error) {
@@ -207,8 +221,8 @@ type TypeCount struct {
 // GetEventSummary counts a run's events: total, max tick and day, per type
 // (most frequent first) and the sorted distinct agents taking part in any
 // event under any of the engine's names for a party. It reads what the
-// writer keeps beside the events, so it costs the same for any run size. An
-// unknown id gives an empty summary.
+// writer keeps beside the events, so it costs the same for any run size.
+// Unknown id: ErrSimulationNotFound.
 func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (EventSummary, error) {
 	if err := s.readBarrier(ctx, simulationID); err != nil {
 		return EventSummary{}, err
@@ -219,7 +233,7 @@ func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (Event
 	sum := EventSummary{ByType: []TypeCount{}, Agents: []string{}}
 	w, err := s.q.GetWriteState(ctx, s.sqlDB(), simulationID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return sum, nil
+		return sum, fmt.Errorf("event summary of %q: %w", simulationID, ErrSimulationNotFound)
 	}
 	if err != nil {
 		return sum, fmt.Errorf("event summary of %q: %w", simulationID, err)
@@ -249,6 +263,8 @@ func (s *Store) GetEventSummary(ctx context.Context, simulationID string) (Event
 // GetAgentStateRegisters returns, for each register key of the agent, the
 // value of the latest StateRegisterSet at or before tick (an empty map when
 // there is none). This is what replay needs to restore an agent's memory.
+// Unknown simulation: ErrSimulationNotFound (an unknown agent is an empty
+// map: an agent need not have set a register).
 func (s *Store) GetAgentStateRegisters(ctx context.Context, simulationID, agentID string, tick int64) (map[string]float64, error) {
 	if err := s.readBarrier(ctx, simulationID); err != nil {
 		return nil, err
@@ -256,6 +272,11 @@ func (s *Store) GetAgentStateRegisters(ctx context.Context, simulationID, agentI
 	rows, err := s.q.GetRegistersAsOf(ctx, s.sqlDB(), dbgen.GetRegistersAsOfParams{SimulationID: simulationID, AgentID: agentID, Tick: tick})
 	if err != nil {
 		return nil, fmt.Errorf("registers of %s in %q at tick %d: %w", agentID, simulationID, tick, err)
+	}
+	if len(rows) == 0 {
+		if err := s.requireSimulation(ctx, simulationID); err != nil {
+			return nil, err
+		}
 	}
 	out := make(map[string]float64, len(rows))
 	for _, r := range rows {
