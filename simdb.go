@@ -109,6 +109,7 @@ var (
 	ErrInvalidArgument      = provider.ErrInvalidArgument
 	ErrInvalidFilter        = provider.ErrInvalidFilter
 	ErrWriteFailed          = provider.ErrWriteFailed
+	ErrReadOnly             = provider.ErrReadOnly
 	ErrClosed               = provider.ErrClosed
 	// ErrLocked: another process holds the database file.
 	ErrLocked = duckfile.ErrLocked

@@ -53,9 +53,15 @@ type IngestResult struct {
 // Source): every tick before that line's tick has been handed to the writer
 // (commit them with Flush, or PersistSimulationFailed, which the CLI does),
 // and nothing of the bad line's tick is stored. A read error (a truncated
-// gzip file) likewise stores nothing of the tick being read.
+// gzip file) likewise stores nothing of the tick being read. A failed
+// commit returns ErrWriteFailed as PersistTickEvents does; the run stays
+// running, resumable after its stored last tick (Resume). ErrClosed and
+// ErrReadOnly come before anything is read.
 func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reader, opts IngestOptions) (IngestResult, error) {
 	res := IngestResult{FirstTick: -1, LastTick: -1}
+	if err := s.writable(); err != nil {
+		return res, err
+	}
 	if err := checkSimulationID(simulationID); err != nil {
 		return res, err
 	}
