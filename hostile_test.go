@@ -546,6 +546,12 @@ func hostileLifecycleCases() []hostileCase {
 		{name: "complete with negative arrivals", call: func(_ *testing.T, b *testBundle) error {
 			return b.store.PersistSimulationComplete(b.ctx, hostileSim, simdb.Metrics{TotalArrivals: -1})
 		}, want: simdb.ErrInvalidArgument, where: []string{hostileSim}},
+		{name: "complete with a negative total cost", call: func(_ *testing.T, b *testBundle) error {
+			return b.store.PersistSimulationComplete(b.ctx, hostileSim, simdb.Metrics{TotalArrivals: 2, TotalSettlements: 1, TotalCostCents: -5})
+		}, want: simdb.ErrInvalidArgument, where: []string{hostileSim, "total_cost_cents is -5"}},
+		{name: "complete with more settlements than arrivals", call: func(_ *testing.T, b *testBundle) error {
+			return b.store.PersistSimulationComplete(b.ctx, hostileSim, simdb.Metrics{TotalArrivals: 1, TotalSettlements: 2})
+		}, want: simdb.ErrInvalidArgument, where: []string{hostileSim, "total_settlements 2 exceeds total_arrivals 1"}},
 		{name: "SQL-looking text stored and matched literally", call: func(_ *testing.T, b *testBundle) error {
 			if err := b.store.PersistSimulationStart(b.ctx, evil, json.RawMessage(testConfig), simdb.StartOptions{ConfigFile: evil,
 				Experiment: &simdb.Experiment{RunID: evil}}); err != nil {
