@@ -49,7 +49,9 @@ the stream (see README, "Metrics computed from a stream").
 
 On a bad line ingest stops, reports FILE:LINE and what is wrong, keeps every
 tick before that line's tick, marks the run failed with that reason, and exits
-1. --resume continues a run that is still running after its last stored tick;
+1. Any other failure (a full disk, an interrupt) leaves the run running with
+the ticks committed before it, and the message says how to finish it.
+--resume continues a run that is still running after its last stored tick;
 --config, --ticks-per-day and --experiment-run, if given, must match the
 stored run (a different config is refused, not appended to).`,
 		Args: exactArgs(1, "one input FILE (or - for stdin)"),
@@ -147,14 +149,16 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	progress.done()
 	if ingestErr != nil {
 		var evErr *simdb.EventError
-		if errors.As(ingestErr, &evErr) || e.ctx.Err() == nil {
-			// The run cannot be completed; record why, keeping every
-			// tick already handed to the writer.
-			// (--resume of an unknown id has no run to mark.)
-			if ferr := store.PersistSimulationFailed(e.ctx, f.sim, ingestErr.Error()); ferr != nil &&
-				!errors.Is(ferr, simdb.ErrSimulationNotRunning) && !errors.Is(ferr, simdb.ErrSimulationNotFound) {
-				return fmt.Errorf("%w (and marking the run failed: %v)", ingestErr, ferr)
-			}
+		if !errors.As(ingestErr, &evErr) {
+			// Not the input's fault (a full disk, an interrupt): the run
+			// stays running, resumable after its last stored tick.
+			return e.resumable(ingestErr, f, input)
+		}
+		// Bad input: the run cannot be completed; record why, keeping every
+		// tick already handed to the writer.
+		if ferr := store.PersistSimulationFailed(e.ctx, f.sim, ingestErr.Error()); ferr != nil &&
+			!errors.Is(ferr, simdb.ErrSimulationNotRunning) && !errors.Is(ferr, simdb.ErrSimulationNotFound) {
+			return fmt.Errorf("%w (and marking the run failed: %v)", ingestErr, ferr)
 		}
 		return ingestErr
 	}
@@ -163,7 +167,7 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 		m = *metrics
 	}
 	if err := store.PersistSimulationComplete(e.ctx, f.sim, m); err != nil {
-		return err
+		return e.resumable(err, f, input)
 	}
 	elapsed := time.Since(started)
 	rate := float64(res.Events) / elapsed.Seconds()
@@ -173,6 +177,17 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	}
 	fmt.Fprintln(e.stdout, msg)
 	return nil
+}
+
+// resumable adds to err, which left the run running (a failed commit, an
+// interrupt, metrics Complete refused), how to finish it. Errors that leave
+// no run to resume (unknown id, not running) are returned as they are.
+func (e *env) resumable(err error, f ingestFlags, input string) error {
+	if errors.Is(err, simdb.ErrSimulationNotFound) || errors.Is(err, simdb.ErrSimulationNotRunning) {
+		return err
+	}
+	return fmt.Errorf("%w; the run %q stays running with every tick committed before the failure: once the cause is fixed, finish it with simdb --db %s ingest --resume --sim %s %s",
+		err, f.sim, e.dbPath, f.sim, input)
 }
 
 // checkResume refuses a resume whose flags describe another run than the
