@@ -38,11 +38,20 @@ var (
 	// (TickMin > TickMax), names an unknown sort or status, or holds text
 	// that is not UTF-8.
 	ErrInvalidFilter = provider.ErrInvalidFilter
-	// ErrWriteFailed: ticks that a call had accepted could not be committed.
-	// The message says which ticks are not stored and where the stored
-	// events end.
+	// ErrWriteFailed: a commit failed (a full disk, an I/O error, a
+	// cancelled context mid-commit). From PersistTickEvents, Flush, Close or
+	// a read, ticks were not stored: the message names them and the tick the
+	// stored events end at, and the writer persists again from the tick
+	// after it (a later tick and a Complete are refused until it has). From
+	// PersistSimulationComplete or PersistSimulationFailed, nothing was
+	// lost: the run stays running with its buffered ticks kept, and a retry
+	// commits them. Each failure is reported once. RELIABILITY.md has the
+	// whole contract.
 	ErrWriteFailed = provider.ErrWriteFailed
-	// ErrClosed: the Store was closed.
+	// ErrReadOnly: a write on a Store opened with Options.ReadOnly; nothing
+	// was attempted.
+	ErrReadOnly = provider.ErrReadOnly
+	// ErrClosed: the Store was closed; every call after Close returns it.
 	ErrClosed = provider.ErrClosed
 	// ErrResumeMismatch: an ingest with Resume read a stream whose first
 	// lines are not the events the run already stored (another stream, a

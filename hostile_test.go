@@ -570,6 +570,19 @@ func hostileLifecycleCases() []hostileCase {
 		{name: "complete with negative arrivals", call: func(_ *testing.T, b *testBundle) error {
 			return b.store.PersistSimulationComplete(b.ctx, hostileSim, simdb.Metrics{TotalArrivals: -1})
 		}, want: simdb.ErrInvalidArgument, where: []string{hostileSim}},
+		{name: "complete with a negative total cost", call: func(_ *testing.T, b *testBundle) error {
+			return b.store.PersistSimulationComplete(b.ctx, hostileSim, simdb.Metrics{TotalArrivals: 2, TotalSettlements: 1, TotalCostCents: -5})
+		}, want: simdb.ErrInvalidArgument, where: []string{hostileSim, "total_cost_cents is -5"}},
+		// Accepted on purpose: scheduled settlements have no Arrival
+		// (checkMetrics), so the rate may exceed 1 and says so.
+		{name: "complete with more settlements than arrivals", call: func(_ *testing.T, b *testBundle) error {
+			return b.store.PersistSimulationComplete(b.ctx, hostileSim, simdb.Metrics{TotalArrivals: 1, TotalSettlements: 2})
+		}, check: func(t *testing.T, b *testBundle, _ dbState) {
+			sum, err := b.store.GetSimulationSummary(b.ctx, hostileSim)
+			if err != nil || sum.Status != "completed" || sum.SettlementRate != 2 {
+				t.Fatalf("status %s, settlement rate %v, err %v; want completed, 2", sum.Status, sum.SettlementRate, err)
+			}
+		}},
 		{name: "SQL-looking text stored and matched literally", call: func(_ *testing.T, b *testBundle) error {
 			if err := b.store.PersistSimulationStart(b.ctx, evil, json.RawMessage(testConfig), simdb.StartOptions{ConfigFile: evil,
 				Experiment: &simdb.Experiment{RunID: evil}}); err != nil {

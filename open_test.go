@@ -163,6 +163,55 @@ func TestClosedStore(t *testing.T) {
 	if err := store.PersistSimulationComplete(ctx, "c", simdb.Metrics{}); !errors.Is(err, simdb.ErrClosed) {
 		t.Errorf("PersistSimulationComplete after Close: %v", err)
 	}
+	// Every other call too, reads and recovery included (they used to
+	// reach the closed database: "sql: database is closed").
+	calls := map[string]func() error{
+		"PersistSimulationFailed": func() error { return store.PersistSimulationFailed(ctx, "c", "boom") },
+		"RecoverInterrupted": func() error {
+			_, err := store.RecoverInterrupted(ctx)
+			return err
+		},
+		"IngestJSONL": func() error {
+			_, err := store.IngestJSONL(ctx, "c", strings.NewReader(arrival(0, "t")+"\n"), simdb.IngestOptions{})
+			return err
+		},
+		"Flush": func() error { return store.Flush(ctx) },
+		"GetSimulationSummary": func() error {
+			_, err := store.GetSimulationSummary(ctx, "c")
+			return err
+		},
+		"ListSimulations": func() error {
+			_, err := store.ListSimulations(ctx, simdb.ListFilter{})
+			return err
+		},
+		"GetEventSummary": func() error {
+			_, err := store.GetEventSummary(ctx, "c")
+			return err
+		},
+		"GetAgentStateRegisters": func() error {
+			_, err := store.GetAgentStateRegisters(ctx, "c", "BANK_A", 0)
+			return err
+		},
+		"GetSimulationEvents": func() error {
+			_, err := store.GetSimulationEvents(ctx, "c", simdb.EventFilter{})
+			return err
+		},
+		"StreamEvents": func() error {
+			for _, err := range store.StreamEvents(ctx, "c", simdb.EventFilter{}) {
+				return err
+			}
+			return nil
+		},
+		"CompareSimulations": func() error {
+			_, err := store.CompareSimulations(ctx, "c", "c")
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, simdb.ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
+		}
+	}
 }
 
 // A file is opened once per process: a second handle would be a second

@@ -56,7 +56,7 @@ type Metrics struct {
 // empty or non-UTF-8 run id), ErrInvalidConfig (not one JSON object, a
 // duplicate key or a lone UTF-16 surrogate escape in it, a size that is not
 // a positive integer), ErrSimulationExists (the stored run is left
-// untouched), ErrClosed.
+// untouched), ErrReadOnly, ErrClosed.
 func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string, config json.RawMessage, opts StartOptions) error {
 	po := provider.StartOptions{ConfigFile: opts.ConfigFile, TicksPerDay: opts.TicksPerDay}
 	if opts.Experiment != nil {
@@ -84,8 +84,12 @@ func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string,
 // Other errors: ErrInvalidArgument (empty id, negative tick),
 // ErrSimulationNotFound, ErrSimulationNotRunning, ErrTickAlreadyPersisted
 // (the tick is not after the last persisted one, so a retried tick never
-// duplicates), ErrWriteFailed (an earlier buffered group of this simulation
-// failed to commit), ErrClosed.
+// duplicates), ErrWriteFailed (this commit, or an earlier buffered group of
+// this simulation, failed: the message names the ticks to send again),
+// ErrReadOnly, ErrClosed. A nil error promises, with Durable, that the
+// tick is committed; with Buffered, that it is validated and will be
+// committed in order or reported as failed (RELIABILITY.md,
+// "Acknowledgement").
 func (s *Store) PersistTickEvents(ctx context.Context, simulationID string, tick int64, events []json.RawMessage) (int, error) {
 	n, err := s.p.PersistTickEvents(ctx, simulationID, tick, events)
 	return n, publicError(err)
@@ -102,9 +106,15 @@ func (s *Store) PersistTickEvents(ctx context.Context, simulationID string, tick
 // states a size its own events contradict.
 //
 // Errors: ErrSimulationNotFound, ErrSimulationNotRunning,
-// ErrInvalidArgument (negative totals, a negative or non-finite duration),
-// ErrWriteFailed (an earlier buffered group failed: the run stays running
-// so the caller can resume or fail it), ErrClosed.
+// ErrInvalidArgument (a negative total or duration, a non-finite duration;
+// more settlements than arrivals is accepted: SimCash's scheduled
+// settlements have no Arrival), ErrReadOnly, ErrClosed, ErrWriteFailed.
+// With ErrWriteFailed the run stays running and nothing acknowledged is
+// lost: either this commit failed (its buffered ticks are kept, and a retry
+// commits them with the status change), or an earlier commit dropped
+// acknowledged ticks, and then every Complete is refused until they have
+// been persisted again (or the run is marked failed). A ctx already done
+// returns its error, not wrapping ErrWriteFailed: nothing was attempted.
 func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID string, metrics Metrics) error {
 	return publicError(s.p.PersistSimulationComplete(ctx, simulationID, provider.Metrics(metrics)))
 }
@@ -115,8 +125,11 @@ func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID stri
 // state are recorded from the stored events, as PersistSimulationComplete
 // does.
 //
-// Errors: ErrSimulationNotFound, ErrSimulationNotRunning,
-// ErrInvalidArgument (a reason that is not valid UTF-8), ErrClosed.
+// It is allowed after a failed commit (the stored run then ends where that
+// error said). Errors: ErrSimulationNotFound, ErrSimulationNotRunning,
+// ErrInvalidArgument (a reason that is not valid UTF-8), ErrReadOnly,
+// ErrClosed, and ErrWriteFailed or ctx's error as for
+// PersistSimulationComplete (the run stays running, the buffer is kept).
 func (s *Store) PersistSimulationFailed(ctx context.Context, simulationID string, reason string) error {
 	return publicError(s.p.PersistSimulationFailed(ctx, simulationID, reason))
 }
@@ -124,7 +137,8 @@ func (s *Store) PersistSimulationFailed(ctx context.Context, simulationID string
 // RecoverInterrupted marks every simulation still "running" as failed with
 // reason "interrupted" and returns their ids. Only the process that holds a
 // DuckDB file can run it, so a running row it finds was orphaned by a crash
-// (or belongs to this Store: call it before starting runs).
+// (or belongs to this Store: call it before starting runs). Errors:
+// ErrReadOnly, ErrClosed.
 func (s *Store) RecoverInterrupted(ctx context.Context) ([]string, error) {
 	ids, err := s.p.RecoverInterrupted(ctx)
 	return ids, publicError(err)

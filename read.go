@@ -48,7 +48,8 @@ type Simulation struct {
 type SimulationSummary struct {
 	Simulation
 	// SettlementRate is total_settlements / total_arrivals; 0 with no
-	// arrivals (never NaN) or before completion.
+	// arrivals (never NaN) or before completion. It can exceed 1:
+	// SimCash's scheduled settlements have no Arrival.
 	SettlementRate float64 `json:"settlement_rate"`
 	// AvgDailyCostCents is total_cost_cents / num_days, truncated toward
 	// zero to stay integer cents; 0 before completion.

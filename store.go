@@ -140,14 +140,20 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return &Store{p: p}, nil
 }
 
-// Close commits every buffered tick and closes the database. Simulations
+// Close commits every buffered tick and closes the database; its error
+// includes any commit failure not yet reported (as Flush). Simulations
 // still running stay "running": their stored ticks are the resume point.
 // Close is idempotent; every other call after it fails with ErrClosed.
 func (s *Store) Close() error { return publicError(s.p.Close()) }
 
-// Flush commits every buffered tick of every simulation and returns the
-// first error. A simulation whose group failed reports it once: to the
-// caller of Flush, not again to the simulation's next call.
+// Flush commits every buffered tick of every simulation and returns once
+// they are durable. A failed commit, or an earlier one not yet reported to
+// its simulation's writer, is returned here and only here (errors.Join of
+// one ErrWriteFailed per simulation): the writer's next correct call (the
+// ticks after the stored last tick, sent again) succeeds. A context already
+// done returns its error and commits nothing; once a commit has begun,
+// cancellation does not cut it short, because its ticks were acknowledged.
+// ErrClosed after Close; a read-only Store has nothing to commit.
 func (s *Store) Flush(ctx context.Context) error { return publicError(s.p.Flush(ctx)) }
 
 // Path is the database the Store was opened on.

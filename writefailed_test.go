@@ -55,16 +55,7 @@ func TestFailedGroupCommitStoresNothing(t *testing.T) {
 			t.Fatalf("%d events stored after tick %d", got, wantTick)
 		}
 	}
-	breakRegisters := func(broken bool) {
-		t.Helper()
-		q := `ALTER TABLE agent_state_registers RENAME TO registers_away`
-		if !broken {
-			q = `ALTER TABLE registers_away RENAME TO agent_state_registers`
-		}
-		if _, err := simdb.RawDB(b.store).ExecContext(b.ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	breakRegisters := func(broken bool) { t.Helper(); breakRegisters(t, b, broken) }
 
 	if err := persist(0, 2); err != nil {
 		t.Fatal(err)
@@ -124,5 +115,20 @@ func TestFailedGroupCommitStoresNothing(t *testing.T) {
 	}
 	if got := b.count(t, `SELECT count(*) FROM agent_state_registers WHERE simulation_id = $1 AND register_value = tick`, id); got != 4 {
 		t.Fatalf("%d register rows, want 4", got)
+	}
+}
+
+// breakRegisters makes every commit that writes a register fail halfway (the
+// events are appended, then the register upsert finds no table), or, with
+// broken false, undoes it. It renames agent_state_registers behind the
+// Store's back, so the failure is the database's own.
+func breakRegisters(t *testing.T, b *testBundle, broken bool) {
+	t.Helper()
+	q := `ALTER TABLE agent_state_registers RENAME TO registers_away`
+	if !broken {
+		q = `ALTER TABLE registers_away RENAME TO agent_state_registers`
+	}
+	if _, err := simdb.RawDB(b.store).ExecContext(b.ctx, q); err != nil {
+		t.Fatalf("%s: %v", q, err)
 	}
 }

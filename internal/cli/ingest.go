@@ -61,8 +61,9 @@ tick before that line's tick, marks the run failed with that reason, and exits
 1. An input without any event (empty, or only blank lines) is refused with
 exit 1 and nothing stored, unless --allow-empty says an empty run is meant.
 
-Interrupted (Ctrl-C), ingest leaves the run running with every tick it
-stored and says how to continue it. --resume continues a run that is still
+Any other failure (a full disk, an interrupt with Ctrl-C) leaves the run
+running with every tick committed before it, and the message says how to
+continue it. --resume continues a run that is still
 running after its last stored tick: the stream's lines of the stored ticks
 must be the stored events (checked line by line before anything is
 written; a different, shorter or longer stream is refused and the run left
@@ -189,14 +190,16 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 			return e.interrupted(store, f, input, ingestErr)
 		}
 		var evErr *simdb.EventError
-		if errors.As(ingestErr, &evErr) || e.ctx.Err() == nil {
-			// The run cannot be completed; record why, keeping every
-			// tick already handed to the writer.
-			// (--resume of an unknown id has no run to mark.)
-			if ferr := store.PersistSimulationFailed(e.ctx, f.sim, ingestErr.Error()); ferr != nil &&
-				!errors.Is(ferr, simdb.ErrSimulationNotRunning) && !errors.Is(ferr, simdb.ErrSimulationNotFound) {
-				return fmt.Errorf("%w (and marking the run failed: %v)", ingestErr, ferr)
-			}
+		if !errors.As(ingestErr, &evErr) {
+			// Not the input's fault (a full disk, an interrupt): the run
+			// stays running, resumable after its last stored tick.
+			return e.resumable(ingestErr, f, input)
+		}
+		// Bad input: the run cannot be completed; record why, keeping every
+		// tick already handed to the writer.
+		if ferr := store.PersistSimulationFailed(e.ctx, f.sim, ingestErr.Error()); ferr != nil &&
+			!errors.Is(ferr, simdb.ErrSimulationNotRunning) && !errors.Is(ferr, simdb.ErrSimulationNotFound) {
+			return fmt.Errorf("%w (and marking the run failed: %v)", ingestErr, ferr)
 		}
 		return ingestErr
 	}
@@ -205,7 +208,7 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 		m = *metrics
 	}
 	if err := store.PersistSimulationComplete(e.ctx, f.sim, m); err != nil {
-		return err
+		return e.resumable(err, f, input)
 	}
 	elapsed := time.Since(started)
 	rate := float64(res.Events) / elapsed.Seconds()
@@ -268,6 +271,21 @@ func peekContent(r io.Reader) (io.Reader, bool) {
 			return br, true
 		}
 	}
+}
+
+// resumable adds to err, which left the run running (a failed commit, an
+// interrupt, metrics Complete refused), how to finish it. Errors that leave
+// no run to resume (unknown id, not running) are returned as they are.
+func (e *env) resumable(err error, f ingestFlags, input string) error {
+	if errors.Is(err, simdb.ErrSimulationNotFound) || errors.Is(err, simdb.ErrSimulationNotRunning) {
+		return err
+	}
+	src := shellQuote(input)
+	if input == "-" {
+		src = "- (the same stream on stdin)"
+	}
+	return fmt.Errorf("%w; the run %q stays running with every tick committed before the failure: once the cause is fixed, finish it with simdb --db %s ingest --resume --sim %s %s",
+		err, f.sim, shellQuote(e.dbPath), shellQuote(f.sim), src)
 }
 
 // checkResume refuses a resume whose flags describe another run than the

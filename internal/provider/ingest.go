@@ -77,12 +77,18 @@ type IngestResult struct {
 // JSON, its tick is missing or malformed, it is too long) or is lower than
 // the tick before it, the line may belong to the tick being read, so that
 // tick is not stored: only the ticks before it are. A read error (a
-// truncated gzip file) likewise stores nothing of the tick being read.
+// truncated gzip file) likewise stores nothing of the tick being read. A
+// failed commit returns ErrWriteFailed as PersistTickEvents does; the run
+// stays running, resumable after its stored last tick (Resume). ErrClosed
+// and ErrReadOnly come before anything is read.
 //
 // With Resume, a stream that diverges from the stored events of the
 // stored ticks fails with ErrResumeMismatch (see IngestOptions.Resume).
 func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reader, opts IngestOptions) (IngestResult, error) {
 	res := IngestResult{FirstTick: -1, LastTick: -1}
+	if err := s.writable(); err != nil {
+		return res, err
+	}
 	if err := checkSimulationID(simulationID); err != nil {
 		return res, err
 	}

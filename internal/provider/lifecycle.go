@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -25,11 +26,14 @@ const MaxSimulationIDLen = 256
 // does not state are recorded from the run's events when it ends (see
 // PersistSimulationComplete).
 //
-// Errors: ErrInvalidArgument (empty, over-long, non-UTF-8 or control
-// characters in the id; a non-UTF-8 config file name; an experiment with
-// an empty or non-UTF-8 run id), ErrInvalidConfig, ErrSimulationExists
-// (the existing row is left untouched).
+// Errors: ErrClosed, ErrReadOnly, ErrInvalidArgument (empty, over-long,
+// non-UTF-8 or control characters in the id; a non-UTF-8 config file name;
+// an experiment with an empty or non-UTF-8 run id), ErrInvalidConfig,
+// ErrSimulationExists (the existing row is left untouched).
 func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string, config json.RawMessage, opts StartOptions) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := checkSimulationID(simulationID); err != nil {
 		return err
 	}
@@ -69,9 +73,6 @@ func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string,
 	if e := opts.Experiment; e != nil {
 		params.ExperimentRunID = sql.NullString{String: e.RunID, Valid: true}
 		params.ExperimentIteration = sql.NullInt32{Int32: e.Iteration, Valid: true}
-	}
-	if s.isClosed() {
-		return ErrClosed
 	}
 	err = s.writeTx(ctx, func(_ *sql.Conn, tx *sql.Tx) error {
 		// Checked inside the transaction so the answer is not a driver
@@ -115,15 +116,23 @@ func checkSimulationID(id string) error {
 // part in its events. A stored run so never states a size its own events
 // contradict because a default filled a gap in its config.
 //
-// Errors: ErrSimulationNotFound, ErrSimulationNotRunning, ErrInvalidArgument
-// (negative totals, a negative or non-finite duration), ErrWriteFailed (an
-// earlier buffered group failed: the run stays running so the caller can
-// resume or fail it).
+// Errors: ErrClosed, ErrReadOnly, ErrSimulationNotFound,
+// ErrSimulationNotRunning, ErrInvalidArgument (a negative total or
+// duration, a non-finite duration; more settlements than arrivals is
+// accepted, see checkMetrics),
+// ErrWriteFailed. With ErrWriteFailed the run stays running and nothing
+// acknowledged is lost: either this commit failed (its buffered ticks are
+// kept, and a retry commits them with the status change), or an earlier
+// commit dropped acknowledged ticks, and then every Complete is refused
+// until they have been persisted again (or the run is marked failed). A ctx
+// already done returns its error, not wrapping ErrWriteFailed: nothing was
+// attempted, and the buffer stays for a retry.
 func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID string, m Metrics) error {
-	// An infinite duration would be stored, and then no summary of the run
-	// could be encoded as JSON.
-	if m.TotalArrivals < 0 || m.TotalSettlements < 0 || !(m.DurationSeconds >= 0) || math.IsInf(m.DurationSeconds, 0) {
-		return fmt.Errorf("%w: complete simulation %q: totals and duration must be non-negative (duration finite), got %+v", ErrInvalidArgument, simulationID, m)
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if err := checkMetrics(m); err != nil {
+		return fmt.Errorf("complete simulation %q: %w", simulationID, err)
 	}
 	return s.finish(ctx, simulationID, "complete", func(tx *sql.Tx, st *simState) (int64, error) {
 		totalTicks, err := s.recordRunSize(ctx, tx, simulationID)
@@ -146,13 +155,47 @@ func (s *Store) PersistSimulationComplete(ctx context.Context, simulationID stri
 	})
 }
 
+// checkMetrics refuses totals no run can have, naming the field:
+// ErrInvalidArgument for a negative total_arrivals, total_settlements or
+// total_cost_cents (SimCash's costs are charges, never credits), or a
+// negative or non-finite duration_seconds (an infinite one would be stored,
+// and then no summary of the run could be encoded as JSON).
+//
+// More settlements than arrivals is accepted: SimCash settles scheduled
+// transfers that have no Arrival (scenario events; their tx_id is derived
+// from the parties — medium and large hold 1 and 14), and totals computed
+// from a stream count them, so a short or scenario-heavy run can settle
+// more than arrived; refusing would fail the last step of ingesting a
+// valid stream. SettlementRate then exceeds 1.
+func checkMetrics(m Metrics) error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"total_arrivals", m.TotalArrivals}, {"total_settlements", m.TotalSettlements}, {"total_cost_cents", m.TotalCostCents}} {
+		if f.v < 0 {
+			return fmt.Errorf("%w: %s is %d; it must not be negative", ErrInvalidArgument, f.name, f.v)
+		}
+	}
+	if !(m.DurationSeconds >= 0) || math.IsInf(m.DurationSeconds, 0) {
+		return fmt.Errorf("%w: duration_seconds is %v; it must be finite and not negative", ErrInvalidArgument, m.DurationSeconds)
+	}
+	return nil
+}
+
 // PersistSimulationFailed commits any buffered ticks (they happened, and
 // help explain the failure) and records status "failed", completed_at and
-// the reason in error_message. Errors: ErrSimulationNotFound,
-// ErrSimulationNotRunning, ErrInvalidArgument (a reason that is not valid
-// UTF-8, which DuckDB cannot store). Sizes the config did not state are
-// recorded from the stored events, as PersistSimulationComplete does.
+// the reason in error_message. It is allowed after a failed commit (the
+// stored run then ends where its message said). Errors: ErrClosed,
+// ErrReadOnly, ErrSimulationNotFound, ErrSimulationNotRunning,
+// ErrInvalidArgument (a reason that is not valid UTF-8, which DuckDB cannot
+// store), ErrWriteFailed and ctx's error as for PersistSimulationComplete
+// (the run stays running, the buffer is kept for a retry). Sizes the config
+// did not state are recorded from the stored events, as
+// PersistSimulationComplete does.
 func (s *Store) PersistSimulationFailed(ctx context.Context, simulationID string, reason string) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if !utf8.ValidString(reason) {
 		return fmt.Errorf("%w: fail simulation %q: reason is not valid UTF-8", ErrInvalidArgument, simulationID)
 	}
@@ -204,9 +247,17 @@ func (s *Store) recordRunSize(ctx context.Context, tx *sql.Tx, id string) (int64
 }
 
 // finish commits st's pending ticks and a status change in one transaction.
+// If that fails the pending ticks stay buffered, so a retry (or Flush, or
+// Close) still commits them: a finishing call never loses acknowledged
+// ticks.
 func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx, *simState) (int64, error)) error {
 	if err := checkSimulationID(id); err != nil {
 		return err
+	}
+	// Checked first so that a cancelled call attempts nothing, rather than
+	// failing halfway through.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s simulation %q: %w", verb, id, err)
 	}
 	st, err := s.lockSim(ctx, id)
 	if err != nil {
@@ -220,6 +271,11 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 	}
 	if st.status != "running" {
 		return fmt.Errorf("%s simulation %q (status %s): %w", verb, id, st.status, ErrSimulationNotRunning)
+	}
+	if verb == "complete" {
+		if err := st.checkLost(fmt.Sprintf("complete simulation %q", id)); err != nil {
+			return err
+		}
 	}
 	b := st.takeBatch()
 	err = s.writeTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
@@ -235,11 +291,19 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 		}
 		return nil
 	})
-	if err != nil {
-		// Nothing committed: the pending ticks are gone with the
-		// transaction, so the state must be reloaded from the row.
+	switch {
+	case errors.Is(err, ErrSimulationNotRunning):
+		// The row changed behind the Store's back: reload it.
 		s.forget(st)
 		return fmt.Errorf("%s simulation %q: %w", verb, id, err)
+	case err != nil:
+		// Nothing committed: the ticks go back to the buffer for a retry.
+		st.pending = b.events
+		what := "the status change"
+		if len(b.events) > 0 {
+			what = fmt.Sprintf("the status change and the buffered ticks %d..%d (kept, and committed by a retry)", b.events[0].tick, b.lastTick)
+		}
+		return fmt.Errorf("%s simulation %q: %w: %s did not commit, and the run stays running: %w", verb, id, ErrWriteFailed, what, err)
 	}
 	st.status = map[string]string{"complete": "completed", "fail": "failed"}[verb]
 	s.forget(st)
@@ -250,8 +314,15 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 // reason "interrupted" and returns their ids. Only the process that holds
 // the file can run it, so a running row it finds was orphaned by a crash
 // (or belongs to this Store: call it before starting runs).
+//
+// Errors: ErrClosed, ErrReadOnly, ctx's error, and ErrWriteFailed when a
+// simulation's buffered ticks fail to commit first (as for a read, the
+// failure is also left for that simulation's writer).
 func (s *Store) RecoverInterrupted(ctx context.Context) ([]string, error) {
-	if err := s.Flush(ctx); err != nil {
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
+	if err := s.flushAll(ctx, false); err != nil {
 		return nil, err
 	}
 	var ids []string

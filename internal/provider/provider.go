@@ -62,11 +62,19 @@ var (
 	// (TickMin > TickMax), names an unknown sort or status, holds a string
 	// that is not UTF-8 or an event type with a comma.
 	ErrInvalidFilter = errors.New("invalid event filter")
-	// ErrWriteFailed: a buffered group commit failed after the calls that
-	// filled it had returned. The ticks of that group are not stored; the
-	// simulation's stored events end at the tick the message names.
-	ErrWriteFailed = errors.New("buffered write failed")
-	// ErrClosed: the Store was closed.
+	// ErrWriteFailed: a commit failed (a full disk, an I/O error, a
+	// cancelled context mid-commit). From PersistTickEvents, Flush, Close or
+	// a read, ticks were not stored: the message names them and the tick the
+	// stored events end at, and the writer persists again from the tick
+	// after it (a later tick and a Complete are refused until it has). From
+	// PersistSimulationComplete or PersistSimulationFailed, nothing was
+	// lost: the run stays running with its buffered ticks kept, and a retry
+	// commits them. RELIABILITY.md has the whole contract.
+	ErrWriteFailed = errors.New("write failed")
+	// ErrReadOnly: a write (start, tick events, complete, failed, recover,
+	// ingest) on a Store opened with ReadOnly; nothing is buffered.
+	ErrReadOnly = errors.New("simdb store is read-only")
+	// ErrClosed: the Store was closed; every call after Close returns it.
 	ErrClosed = errors.New("simdb store is closed")
 )
 

@@ -42,7 +42,8 @@ type Simulation struct {
 type SimulationSummary struct {
 	Simulation
 	// SettlementRate is total_settlements / total_arrivals; 0 with no
-	// arrivals (never NaN) or before completion.
+	// arrivals (never NaN) or before completion. It can exceed 1: scheduled
+	// settlements have no Arrival (see PersistSimulationComplete).
 	SettlementRate float64 `json:"settlement_rate"`
 	// AvgDailyCostCents is total_cost_cents / num_days, truncated toward
 	// zero to stay integer cents; 0 before completion.
@@ -116,8 +117,18 @@ func nullFloat(v sql.NullFloat64) *float64 {
 }
 
 // readBarrier commits the simulation's buffered ticks, so that reads through
-// the Store see everything persisted through it.
+// the Store see everything persisted through it. The reader's context ends
+// the read, never the writer's commit: a context already done returns its
+// error before anything is touched (the buffer stays), and the commit itself
+// runs without the reader's cancellation (barrierLocked). ErrClosed after
+// Close.
 func (s *Store) readBarrier(ctx context.Context, id string) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	st := s.sims[id]
 	s.mu.Unlock()
@@ -126,11 +137,7 @@ func (s *Store) readBarrier(ctx context.Context, id string) error {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := s.flushLocked(ctx, st); err != nil {
-		st.err = err
-		return err
-	}
-	return nil
+	return s.barrierLocked(ctx, st)
 }
 
 // requireSimulation returns ErrSimulationNotFound when no run has the id.
@@ -178,7 +185,14 @@ func (s *Store) ListSimulations(ctx context.Context, f ListFilter) ([]Simulation
 	default:
 		return nil, fmt.Errorf("%w: unknown status %q (want running, completed or failed)", ErrInvalidFilter, f.Status)
 	}
-	if err := s.Flush(ctx); err != nil {
+	if s.isClosed() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Every simulation's buffer, as a reader: see readBarrier.
+	if err := s.flushAll(ctx, false); err != nil {
 		return nil, err
 	}
 	var rows []dbgen.Simulation

@@ -130,31 +130,52 @@ func (s *Store) sqlDB() *sql.DB { return s.dbh.Load() }
 // Path is the file the Store was opened on.
 func (s *Store) Path() string { return s.path }
 
-// Flush commits every buffered tick of every simulation. It returns the
-// first error; simulations whose flush failed report it again on their next
-// call.
+// Flush commits every buffered tick of every simulation and returns once
+// they are durable. A failed commit, or an earlier one not yet reported to
+// its simulation's writer, is returned here and only here (errors.Join of
+// one ErrWriteFailed per simulation): the writer's next correct call — the
+// ticks after the stored last tick, sent again — succeeds. A context already
+// done returns its error and commits nothing (the buffer stays); once a
+// simulation's commit has begun, cancellation does not cut it short, because
+// its ticks were acknowledged. ErrClosed after Close; on a read-only Store
+// there is never anything to commit.
 func (s *Store) Flush(ctx context.Context) error {
-	var first error
-	for _, st := range s.snapshot() {
-		st.mu.Lock()
-		err := s.flushLocked(ctx, st)
-		if err != nil {
-			// The failed ticks are dropped; the simulation's writer may
-			// be another goroutine (Flush runs for ListSimulations and
-			// RecoverInterrupted too), so keep the error for its next
-			// call, as readBarrier does.
-			st.err = err
-		}
-		st.mu.Unlock()
-		if err != nil && first == nil {
-			first = err
-		}
+	if s.isClosed() {
+		return ErrClosed
 	}
-	return first
+	return s.flushAll(ctx, true)
 }
 
-// Close flushes buffered ticks and closes the database. Simulations still
-// running stay "running" (their stored ticks are the resume point).
+// flushAll commits every simulation's buffer, as its writer (Flush, Close:
+// failures are reported here) or as a reader (ListSimulations,
+// RecoverInterrupted: failures stay recorded for each writer, see
+// barrierLocked).
+func (s *Store) flushAll(ctx context.Context, asWriter bool) error {
+	var errs []error
+	for _, st := range s.snapshot() {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("flush: %w", err))
+			break
+		}
+		st.mu.Lock()
+		var err error
+		if asWriter {
+			err = s.flushLocked(context.WithoutCancel(ctx), st)
+		} else {
+			err = s.barrierLocked(ctx, st)
+		}
+		st.mu.Unlock()
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes buffered ticks and closes the database; its error includes
+// any commit failure not yet reported (as Flush). Simulations still running
+// stay "running" (their stored ticks are the resume point). Every later call
+// returns ErrClosed; Close itself returns nil again.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -169,7 +190,7 @@ func (s *Store) Close() error {
 		close(s.stopFlusher)
 		<-s.flusherDone
 	}
-	err := s.Flush(context.Background())
+	err := s.flushAll(context.Background(), true)
 	if !s.opts.ReadOnly {
 		// DuckDB checkpoints when the last connection closes, under the
 		// memory limit in force; give it the room a checkpoint gets

@@ -27,13 +27,21 @@ type simState struct {
 	// next/last include pending ticks; durable* are what is committed.
 	nextSeq, durableSeq   int64
 	lastTick, durableTick int64 // -1: none
+	// ackTick is the last tick a PersistTickEvents call was told was
+	// stored (or the stored last tick, on load). Below it, lastTick means a
+	// failed commit dropped acknowledged ticks: until the writer has sent
+	// them again, a later tick would leave a gap and a Complete a short
+	// run, so both are refused (checkLost).
+	ackTick int64
 
 	pending      []pendingEvent
 	pendingSince time.Time
 	// inflight is the group being committed in the background (Buffered
 	// only; at most one per simulation, so groups commit in order).
 	inflight *commitJob
-	// err is a background flush failure, reported by the next call.
+	// err is a commit failure the simulation's writer has not been told
+	// about yet (a background group, or a commit a reader triggered);
+	// the writer's next call reports it, once.
 	err error
 	// spare is the buffer of the last committed group, emptied, which the
 	// next group fills: regrowing a buffer to tens of thousands of events
@@ -111,6 +119,7 @@ func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
 		if row.LastTick.Valid {
 			st.lastTick, st.durableTick = row.LastTick.Int64, row.LastTick.Int64
 		}
+		st.ackTick = st.lastTick
 		return st, nil
 	}
 }
@@ -134,18 +143,25 @@ func (s *Store) forget(st *simState) {
 // money fields integer cents; StateRegisterSet with agent_id, register_key
 // and a finite new_value. A rejected event gives an *EventError (errors.Is
 // ErrInvalidEvent) naming its index and field, and nothing of the call is
-// stored. Other errors: ErrInvalidArgument (empty id, negative tick),
-// ErrSimulationNotFound, ErrSimulationNotRunning, ErrTickAlreadyPersisted
-// (tick not after the last persisted one, so a retried tick never
-// duplicates), ErrWriteFailed (an earlier buffered group of this simulation
-// failed to commit).
+// stored. Other errors: ErrClosed, ErrReadOnly, ErrInvalidArgument (empty
+// id, negative tick), ErrSimulationNotFound, ErrSimulationNotRunning,
+// ErrTickAlreadyPersisted (tick not after the last persisted one, so a
+// retried tick never duplicates), ErrWriteFailed (this call's commit failed
+// (Durable); or an earlier commit of this simulation failed and dropped
+// acknowledged ticks: the message names the tick the stored events end at,
+// and until the ticks after it have been persisted again a later tick is
+// refused too, so the run never gets a gap).
 //
 // Stored rows get the next seq values, day = tick / ticks_per_day, the
 // agent_id and tx_id columns, details (every other member, byte for byte),
 // and every StateRegisterSet also lands in agent_state_registers (last value
 // of a key in a tick wins). With Durable the rows are committed on return;
-// with Buffered (default) see Buffered for when.
+// with Buffered (default) see Buffered for when. RELIABILITY.md states what
+// a nil error promises in each mode.
 func (s *Store) PersistTickEvents(ctx context.Context, simulationID string, tick int64, events []json.RawMessage) (int, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
 	if err := checkTickArgs(simulationID, tick); err != nil {
 		return 0, err
 	}
@@ -176,9 +192,25 @@ func checkTickArgs(simulationID string, tick int64) error {
 	return nil
 }
 
+// writable is nil when the Store takes writes: ErrClosed after Close,
+// ErrReadOnly on a read-only Store (whose buffered ticks could never be
+// committed, so they must not be acknowledged).
+func (s *Store) writable() error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if s.opts.ReadOnly {
+		return fmt.Errorf("%w: %s was opened with ReadOnly", ErrReadOnly, s.path)
+	}
+	return nil
+}
+
 // persistDecoded is PersistTickEvents after validation; stream ingestion
 // enters here too, so every path writes the same rows.
 func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, events []event.Event) (int, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
 	st, err := s.lockSim(ctx, id)
 	if err != nil {
 		return 0, err
@@ -195,6 +227,11 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 	}
 	if tick <= st.lastTick {
 		return 0, fmt.Errorf("persist tick %d of %q: last persisted tick is %d: %w", tick, id, st.lastTick, ErrTickAlreadyPersisted)
+	}
+	if tick > st.ackTick {
+		if err := st.checkLost(fmt.Sprintf("persist tick %d of %q", tick, id)); err != nil {
+			return 0, err
+		}
 	}
 	at := s.opts.Now()
 	if len(st.pending) == 0 {
@@ -221,7 +258,19 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 			return 0, err
 		}
 	}
+	st.ackTick = tick
 	return len(events), nil
+}
+
+// checkLost refuses what would build on acknowledged ticks that a failed
+// commit dropped (a later tick, a Complete) until they have been persisted
+// again. The caller holds st.mu.
+func (st *simState) checkLost(what string) error {
+	if st.lastTick >= st.ackTick {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: a commit failed after ticks through %d were acknowledged, and the ticks after %d are not stored: persist them again first (or mark the run failed)",
+		ErrWriteFailed, what, st.ackTick, st.lastTick)
 }
 
 // takeBatch moves st's pending ticks into a batch.
@@ -234,8 +283,8 @@ func (st *simState) takeBatch() batch {
 // reap collects the background commit, waiting for it when wait is set. A
 // finished commit advances the durable state; a failed one drops every
 // later buffered tick (storing them would leave a gap), returns the run to
-// its last committed tick and records the error for the next call. The
-// caller holds st.mu.
+// its last committed tick and records the error for the writer's next call.
+// The caller holds st.mu.
 func (s *Store) reap(st *simState, wait bool) {
 	job := st.inflight
 	if job == nil {
@@ -253,8 +302,8 @@ func (s *Store) reap(st *simState, wait bool) {
 	if job.err != nil {
 		st.pending = nil
 		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
-		st.err = fmt.Errorf("%w: ticks %d..%d of %q were not stored, nor any later tick (stored events end at tick %d): %v",
-			ErrWriteFailed, job.b.events[0].tick, job.b.lastTick, st.id, st.durableTick, job.err)
+		st.err = fmt.Errorf("%w: the buffered group of ticks %d..%d of %q failed to commit in the background, so it and every later tick through %d are not stored (stored events end at tick %d): persist them again from the tick after it: %w",
+			ErrWriteFailed, job.b.events[0].tick, job.b.lastTick, st.id, max(st.ackTick, job.b.lastTick), st.durableTick, job.err)
 		return
 	}
 	st.durableSeq, st.durableTick = job.b.nextSeq, job.b.lastTick
@@ -262,8 +311,9 @@ func (s *Store) reap(st *simState, wait bool) {
 }
 
 // settle collects the background commit (waiting for it when wait is set)
-// and returns, once, the failure the simulation's next call must report.
-// The caller holds st.mu.
+// and returns, once, the failure the simulation's writer has not been told
+// about. Only the writer's own calls settle; a reader leaves the failure
+// for them. The caller holds st.mu.
 func (s *Store) settle(st *simState, wait bool) error {
 	s.reap(st, wait)
 	err := st.err
@@ -293,14 +343,36 @@ func (s *Store) flushAsync(st *simState) error {
 	return nil
 }
 
-// flushLocked commits everything st has buffered — the group in flight,
-// then the pending ticks — and returns once it is durable. On failure the
-// uncommitted ticks are dropped and st returns to its last committed state,
-// so the stored run never holds part of a tick. The caller holds st.mu.
+// flushLocked is the writer's flush: it reports (once) a failure not yet
+// reported, else commits everything st has buffered — the group in
+// flight, then the pending ticks — and returns once it is durable. The
+// caller holds st.mu.
 func (s *Store) flushLocked(ctx context.Context, st *simState) error {
 	if err := s.settle(st, true); err != nil {
 		return err
 	}
+	return s.commitPending(ctx, st)
+}
+
+// barrierLocked is a reader's flush: it commits st's buffer so the read
+// sees it, with a context the reader's cancellation cannot reach (the
+// ticks are acknowledged; a commit cut short would drop them). A failure
+// is recorded for the writer, whose next call reports it; the reader gets
+// only a failure of the commit it triggered. The caller holds st.mu.
+func (s *Store) barrierLocked(ctx context.Context, st *simState) error {
+	s.reap(st, true)
+	if err := s.commitPending(context.WithoutCancel(ctx), st); err != nil {
+		st.err = err
+		return err
+	}
+	return nil
+}
+
+// commitPending commits st's pending ticks (no group is in flight). On
+// failure the uncommitted ticks are dropped and st returns to its last
+// committed state, so the stored run never holds part of a tick; the error
+// says which ticks are missing. The caller holds st.mu.
+func (s *Store) commitPending(ctx context.Context, st *simState) error {
 	if len(st.pending) == 0 {
 		return nil
 	}
@@ -310,7 +382,12 @@ func (s *Store) flushLocked(ctx context.Context, st *simState) error {
 	})
 	if err != nil {
 		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
-		return fmt.Errorf("%w: ticks %d..%d of %q were not stored (stored events end at tick %d): %v",
+		if s.opts.Durability == Durable {
+			// The batch is the failing call's own tick: not acknowledged.
+			return fmt.Errorf("%w: tick %d of %q was not stored (stored events end at tick %d): %w",
+				ErrWriteFailed, b.lastTick, st.id, st.durableTick, err)
+		}
+		return fmt.Errorf("%w: the buffered ticks %d..%d of %q failed to commit and are not stored (stored events end at tick %d): persist them again from the tick after it: %w",
 			ErrWriteFailed, b.events[0].tick, b.lastTick, st.id, st.durableTick, err)
 	}
 	st.durableSeq, st.durableTick = b.nextSeq, b.lastTick
