@@ -673,8 +673,10 @@ func TestQueryEventFields(t *testing.T) {
 		if ev.EventID != fmt.Sprintf("f:%d", i) || ev.SimulationID != "f" || ev.Seq != int64(i) || ev.Tick != 150 || ev.Day != 1 {
 			t.Errorf("event %d: id %q sim %q seq %d tick %d day %d", i, ev.EventID, ev.SimulationID, ev.Seq, ev.Tick, ev.Day)
 		}
-		if !ev.EventTimestamp.Equal(wantTime) || !ev.CreatedAt.Equal(wantTime) || ev.EventTimestamp.Location() != time.UTC {
-			t.Errorf("event %d: timestamps %v / %v, want %v", i, ev.EventTimestamp, ev.CreatedAt, wantTime)
+		// The clock stands still: event i is stamped i µs after it, in seq
+		// order, so that ORDER BY tick, event_timestamp is seq order.
+		if wantTS := wantTime.Add(time.Duration(i) * time.Microsecond); !ev.EventTimestamp.Equal(wantTS) || !ev.CreatedAt.Equal(wantTime) || ev.EventTimestamp.Location() != time.UTC {
+			t.Errorf("event %d: timestamps %v / %v, want %v / %v", i, ev.EventTimestamp, ev.CreatedAt, wantTS, wantTime)
 		}
 		got := lifted{str(ev.AgentID), str(ev.TxID), str(ev.Sender), str(ev.Receiver), num(ev.Amount), num(ev.Deadline), num(ev.Priority)}
 		if got != want[i] {

@@ -27,6 +27,10 @@ type simState struct {
 	// next/last include pending ticks; durable* are what is committed.
 	nextSeq, durableSeq   int64
 	lastTick, durableTick int64 // -1: none
+	// lastStamp is the event_timestamp of the run's last event, the floor
+	// of the next (eventclock.go); stampLoaded once read from the file.
+	lastStamp   time.Time
+	stampLoaded bool
 
 	pending      []pendingEvent
 	pendingSince time.Time
@@ -196,7 +200,10 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 	if tick <= st.lastTick {
 		return 0, fmt.Errorf("persist tick %d of %q: last persisted tick is %d: %w", tick, id, st.lastTick, ErrTickAlreadyPersisted)
 	}
-	at := s.opts.Now()
+	at, err := s.eventStamps(ctx, st, len(events))
+	if err != nil {
+		return 0, err
+	}
 	if len(st.pending) == 0 {
 		st.pendingSince = time.Now()
 	}
@@ -205,7 +212,8 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 		st.pending, st.spare = st.spare, nil
 	}
 	for i := range events {
-		st.pending = append(st.pending, pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day, at: at})
+		st.pending = append(st.pending, pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day,
+			at: at.Add(time.Duration(i) * time.Microsecond)})
 		st.nextSeq++
 	}
 	st.lastTick = tick
