@@ -71,7 +71,7 @@ migrations-roundtrip:
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	$(GO) build -o $$tmp/migrate ./cmd/migrate && \
 	$$tmp/migrate -db $$tmp/rt.duckdb up && \
-	$$tmp/migrate -db $$tmp/rt.duckdb reset && \
+	$$tmp/migrate -db $$tmp/rt.duckdb reset --yes && \
 	$$tmp/migrate -db $$tmp/rt.duckdb up && \
 	$$tmp/migrate -db $$tmp/rt.duckdb status
 
