@@ -109,7 +109,7 @@ func addNestedParties(agents, txIDs *uniqueList, raw string) {
 	}
 	b := []byte(text)
 	members, err := scanObject(b, nil)
-	if err != nil || hasLoneSurrogate(b) {
+	if err != nil || nestedLoneSurrogate(b) {
 		return
 	}
 	for i := range members {
@@ -144,9 +144,9 @@ func nestedRoleOf(key string) role {
 	return roleNone
 }
 
-// hasLoneSurrogate reports whether the JSON text b (already validated)
+// nestedLoneSurrogate reports whether the JSON text b (already validated)
 // holds a \u escape of a UTF-16 surrogate that is not part of a pair.
-func hasLoneSurrogate(b []byte) bool {
+func nestedLoneSurrogate(b []byte) bool {
 	for i := 0; i < len(b); i++ {
 		if b[i] != '\\' {
 			continue
