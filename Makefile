@@ -1,5 +1,7 @@
 # simdb: everything needs only Go (1.26) and gcc. Tools (sqlc, staticcheck)
-# are pinned in go.mod and run with `go tool`.
+# are pinned in their own module, tools/go.mod, so that a module importing
+# simdb gets none of their dependencies; they run from the repository root
+# with `go tool -modfile=tools/go.mod` (TOOL below).
 
 GO       ?= go
 DB       ?= simdb.duckdb
@@ -12,8 +14,9 @@ FUZZTIME ?= 10s
 # Both store the same rows; `make test-appender` tests the other build.
 TAGS     ?= duckdb_arrow
 GOTAGS   := -tags '$(TAGS)'
+TOOL     := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: all build demo test test-appender test-short test-crash check fmt vet staticcheck sqlc-diff migrations-roundtrip generate fuzz bench clean
+.PHONY: all build demo test test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip generate fuzz bench clean
 
 all: check test
 
@@ -45,7 +48,17 @@ test-short:
 test-crash:
 	SIMDB_CRASH_TRIALS=$${SIMDB_CRASH_TRIALS:-20} $(GO) test $(GOTAGS) -count=1 -run 'Crash' -timeout 30m ./internal/crashtest/
 
-check: fmt vet staticcheck sqlc-diff migrations-roundtrip
+check: fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip
+
+## tidy-diff: fails when go.mod/go.sum of the library or of tools/ are not tidy.
+tidy-diff:
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
+
+## importer-graph: a scratch module that imports simdb must get no tool
+## dependency (sqlc, staticcheck) nor the drivers they pull in.
+importer-graph:
+	@GO=$(GO) sh tools/importer-graph.sh
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^internal/dbgen/')); \
@@ -56,22 +69,22 @@ vet:
 	$(GO) vet $(PKGS)
 
 staticcheck:
-	$(GO) tool staticcheck -tags '$(TAGS)' $(PKGS)
-	$(GO) tool staticcheck $(PKGS)
+	$(TOOL) staticcheck -tags '$(TAGS)' $(PKGS)
+	$(TOOL) staticcheck $(PKGS)
 
 ## sqlc-diff: fails when internal/dbgen is stale (run `make generate`).
 sqlc-diff:
-	$(GO) tool sqlc diff
+	$(TOOL) sqlc diff
 
 generate:
-	$(GO) tool sqlc generate
+	$(TOOL) sqlc generate
 
 ## migrations-roundtrip: up -> reset -> up on a scratch file with the real CLI.
 migrations-roundtrip:
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	$(GO) build -o $$tmp/migrate ./cmd/migrate && \
 	$$tmp/migrate -db $$tmp/rt.duckdb up && \
-	$$tmp/migrate -db $$tmp/rt.duckdb reset && \
+	$$tmp/migrate -db $$tmp/rt.duckdb reset --yes && \
 	$$tmp/migrate -db $$tmp/rt.duckdb up && \
 	$$tmp/migrate -db $$tmp/rt.duckdb status
 

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -39,6 +40,9 @@ var (
 	refAgentListKeys = []string{"agents"}
 	refTxKeys        = []string{"tx_id", "incoming_tx_id", "queued_tx_id"}
 	refTxListKeys    = []string{"tx_ids", "child_ids", "source_transactions"}
+	// Inside ScenarioEventExecuted's details_json (a string holding an
+	// object), the scenario's own names for an agent, besides those above.
+	refScenarioAgentKeys = []string{"from_agent", "to_agent", "agent", "counterparty"}
 )
 
 // refEvent is one input line as the reference sees it.
@@ -65,11 +69,24 @@ func decodeRef(t testing.TB, seq int64, line []byte, ticksPerDay int64) refEvent
 		t.Fatalf("line %d: tick: %v", seq, err)
 	}
 	typ, _ := obj["event_type"].(string)
-	return refEvent{
-		seq: seq, tick: tick, day: tick / ticksPerDay, typ: typ, obj: obj,
-		agents: refNames(obj, refAgentKeys, refAgentListKeys),
-		txs:    refNames(obj, refTxKeys, refTxListKeys),
+	agents, txs := refParties(obj)
+	return refEvent{seq: seq, tick: tick, day: tick / ticksPerDay, typ: typ, obj: obj, agents: agents, txs: txs}
+}
+
+// refParties returns the agents and transactions obj names: under the
+// keys above, and inside details_json when that is a string holding a JSON
+// object.
+func refParties(obj map[string]any) (agents, txs map[string]bool) {
+	agents = refNames(obj, refAgentKeys, refAgentListKeys)
+	txs = refNames(obj, refTxKeys, refTxListKeys)
+	if s, ok := obj["details_json"].(string); ok {
+		var inner map[string]any
+		if json.Unmarshal([]byte(s), &inner) == nil {
+			maps.Copy(agents, refNames(inner, append(slices.Clone(refAgentKeys), refScenarioAgentKeys...), refAgentListKeys))
+			maps.Copy(txs, refNames(inner, refTxKeys, refTxListKeys))
+		}
 	}
+	return agents, txs
 }
 
 // refNames collects the strings under the scalar keys and inside the list
@@ -253,7 +270,7 @@ const fixtureConfig = `{"ticks_per_day":10,"num_days":3}`
 // fixtureLines is a 30-tick stream (ticks_per_day 10) with four ticks
 // without events, every way the engine names parties and transactions, two
 // unknown event types, SQL-looking values, and traps for a substring match
-// (BANK_AB, names inside ScenarioEventExecuted.details_json).
+// (BANK_AB), and parties named inside ScenarioEventExecuted.details_json.
 func fixtureLines() [][]byte {
 	banks := []string{"BANK_A", "BANK_B", "BANK_C", "BANK_D"}
 	var out []string
@@ -288,7 +305,7 @@ func fixtureLines() [][]byte {
 		case 3:
 			add(`{"event_type":"LsmBilateralOffset","tick":3,"agent_a":"BANK_A","agent_b":"BANK_C","tx_ids":["tx-3-0","tx-1-1"],"amount_a":1000,"amount_b":2000,"amount":3000}`)
 		case 5:
-			add(`{"event_type":"ScenarioEventExecuted","tick":5,"scenario_event_type":"custom_transaction_arrival","details_json":"{\"from_agent\":\"BANK_A\",\"tx_id\":\"tx-5-0\"}"}`)
+			add(`{"event_type":"ScenarioEventExecuted","tick":5,"scenario_event_type":"custom_transaction_arrival","details_json":"{\"from_agent\":\"BANK_A\",\"to_agent\":\"BANK_H\",\"tx_id\":\"tx-5-0\"}"}`)
 			add(`{"event_type":"RtgsSubmission","tick":5,"tx_id":"tx-5-1","sender":"BANK_AB","receiver":"BANK_A","amount":7,"internal_priority":5,"rtgs_priority":"Normal"}`)
 		case 9:
 			add(`{"event_type":"LsmCycleSettlement","tick":9,"agents":["BANK_B","BANK_C","BANK_D","BANK_B"],"tx_amounts":[100,200,300],"total_value":600,"net_positions":[-100,50,50,-100],"max_net_outflow":100,"max_net_outflow_agent":"BANK_E","tx_ids":["tx-9-0","tx-8-1","tx-7-2"],"cycle_value":600}`)
@@ -367,7 +384,7 @@ func TestQueryFilters(t *testing.T) {
 		{name: "day 1", f: simdb.EventFilter{Day: i64(1)}},
 		{name: "day 2", f: simdb.EventFilter{Day: i64(2)}},
 		{name: "day 3", f: simdb.EventFilter{Day: i64(3)}, empty: true},
-		{name: "agent via sender_id/sender/agent_id/agent_a/agents", f: simdb.EventFilter{AgentID: "BANK_A"}},
+		{name: "agent via sender_id/sender/agent_id/agent_a/agents/details_json", f: simdb.EventFilter{AgentID: "BANK_A"}},
 		{name: "agent desc", f: simdb.EventFilter{AgentID: "BANK_C", Sort: desc}},
 		{name: "agent only as max_net_outflow_agent", f: simdb.EventFilter{AgentID: "BANK_E"}},
 		{name: "agent only in agents[] of an unknown type", f: simdb.EventFilter{AgentID: "BANK_F"}},
@@ -386,7 +403,8 @@ func TestQueryFilters(t *testing.T) {
 		{name: "tx only in an unknown type's incoming_tx_id", f: simdb.EventFilter{TxID: "mystery-in"}},
 		{name: "tx via an unknown type's tx_ids", f: simdb.EventFilter{TxID: "tx-21-0"}},
 		{name: "tx LIKE wildcard is literal", f: simdb.EventFilter{TxID: "%"}, empty: true},
-		{name: "tx also named inside details_json (not a match there)", f: simdb.EventFilter{TxID: "tx-5-0"}},
+		{name: "tx also named inside details_json", f: simdb.EventFilter{TxID: "tx-5-0"}},
+		{name: "agent only inside details_json", f: simdb.EventFilter{AgentID: "BANK_H"}},
 		{name: "one type", f: simdb.EventFilter{EventTypes: []string{"Arrival"}}},
 		{name: "two types", f: simdb.EventFilter{EventTypes: []string{"LsmBilateralOffset", "LsmCycleSettlement"}}},
 		{name: "unknown type stored", f: simdb.EventFilter{EventTypes: []string{"MysteryEvent", "FutureSettle"}}},
@@ -707,8 +725,10 @@ func TestQueryEventFields(t *testing.T) {
 		if ev.EventID != fmt.Sprintf("f:%d", i) || ev.SimulationID != "f" || ev.Seq != int64(i) || ev.Tick != 150 || ev.Day != 1 {
 			t.Errorf("event %d: id %q sim %q seq %d tick %d day %d", i, ev.EventID, ev.SimulationID, ev.Seq, ev.Tick, ev.Day)
 		}
-		if !ev.EventTimestamp.Equal(wantTime) || !ev.CreatedAt.Equal(wantTime) || ev.EventTimestamp.Location() != time.UTC {
-			t.Errorf("event %d: timestamps %v / %v, want %v", i, ev.EventTimestamp, ev.CreatedAt, wantTime)
+		// The clock stands still: event i is stamped i µs after it, in seq
+		// order, so that ORDER BY tick, event_timestamp is seq order.
+		if wantTS := wantTime.Add(time.Duration(i) * time.Microsecond); !ev.EventTimestamp.Equal(wantTS) || !ev.CreatedAt.Equal(wantTime) || ev.EventTimestamp.Location() != time.UTC {
+			t.Errorf("event %d: timestamps %v / %v, want %v / %v", i, ev.EventTimestamp, ev.CreatedAt, wantTS, wantTime)
 		}
 		got := lifted{str(ev.AgentID), str(ev.TxID), str(ev.Sender), str(ev.Receiver), num(ev.Amount), num(ev.Deadline), num(ev.Priority)}
 		if got != want[i] {

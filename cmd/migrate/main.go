@@ -1,11 +1,15 @@
 // Command migrate is goose for simdb's DuckDB files: it applies, rolls back
 // and reports the migrations embedded from db/migrations.
 //
-//	go run ./cmd/migrate [-db FILE] up|up-by-one|up-to V|down|down-to V|redo|reset|status|version
+//	go run ./cmd/migrate [-db FILE] [--yes] up|up-by-one|up-to V|down|down-to V|redo|reset|status|version
 //
-// -db defaults to $SIMDB_DB, else simdb.duckdb. Exit status 0 on success,
-// 1 on failure (a locked file names the process holding it), 2 on a usage
-// error.
+// -db defaults to $SIMDB_DB, else simdb.duckdb. A command that would roll
+// back a migration whose Down drops stored data (00001: every run; 00002:
+// the runs' experiment context) — reset, and down, down-to or redo reaching
+// one — needs --yes, or the database file's name typed on a terminal;
+// without it, it exits 2 saying what would be dropped, and changes nothing.
+// Exit status 0 on success, 1 on failure (a locked file names the process
+// holding it), 2 on a usage error or an unconfirmed drop.
 package main
 
 import (
@@ -16,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -28,12 +33,16 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	term := terminal{in: os.Stdin}
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		term.interactive = true
+	}
+	code := run(ctx, os.Args[1:], term, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-const usage = `usage: migrate [-db FILE] COMMAND
+const usage = `usage: migrate [-db FILE] [--yes] COMMAND
 
 Commands:
   up          apply all pending migrations
@@ -46,10 +55,12 @@ Commands:
   status      list migrations and whether each is applied
   version     print the database's schema version
 
--db defaults to $SIMDB_DB, else simdb.duckdb.
+-db defaults to $SIMDB_DB, else simdb.duckdb. reset, and down, down-to or
+redo rolling back 00002 (experiment context) or 00001 (every run), drop
+stored data: they need --yes, or the file's name typed on a terminal.
 `
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, term terminal, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
@@ -58,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defaultDB = "simdb.duckdb"
 	}
 	path := fs.String("db", defaultDB, "DuckDB database file")
+	yes := fs.Bool("yes", false, "roll back migrations that drop stored data without asking")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0 // -h asked for the usage, which is not an error
@@ -70,6 +82,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, rest := rest[0], rest[1:]
+	// --yes may also follow the command (`migrate reset --yes`).
+	rest = slices.DeleteFunc(slices.Clone(rest), func(a string) bool {
+		if a == "-yes" || a == "--yes" {
+			*yes = true
+			return true
+		}
+		return false
+	})
 	needsVersion := cmd == "up-to" || cmd == "down-to"
 	if (needsVersion && len(rest) != 1) || (!needsVersion && len(rest) != 0) {
 		fmt.Fprintf(stderr, "migrate: wrong arguments for %q\n%s", cmd, usage)
@@ -113,6 +133,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	m, err := migrate.New(sqldb, db.Migrations())
 	if err != nil {
 		fmt.Fprintf(stderr, "migrate: %v\n", err)
+		return 1
+	}
+	lossy, err := lossyDowns(ctx, m, db.Migrations(), cmd, version)
+	if err == nil {
+		err = confirmLoss(ctx, sqldb, *path, cmd, lossy, *yes, term, stderr)
+	}
+	if r := (refusal{}); errors.As(err, &r) {
+		fmt.Fprintln(stderr, r.msg)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, *path, err)
 		return 1
 	}
 	if err := execute(ctx, m, cmd, version, stdout); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/db"
+	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/testutil"
 )
 
@@ -30,7 +32,7 @@ func (r result) String() string {
 func migrateCmd(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	code := run(context.Background(), args, terminal{in: strings.NewReader("")}, &out, &errb)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
@@ -151,7 +153,9 @@ func TestMigrateVerbs(t *testing.T) {
 	okLines(t, mustMigrate(t, "-db", path, "up-by-one").stdout, "no migrations to run")
 	okLines(t, mustMigrate(t, "-db", path, "redo").stdout, "OK down "+names[last-1], "OK up "+names[last-1], at(last))
 
-	okLines(t, mustMigrate(t, "-db", path, "down-to", "1").stdout, append(reversed(downs(names[1:])), at(1))...)
+	// Rolling back 00002 drops the runs' experiment context, and 00001
+	// every run: --yes (TestMigrateRefusesToDropData).
+	okLines(t, mustMigrate(t, "-db", path, "down-to", "1", "--yes").stdout, append(reversed(downs(names[1:])), at(1))...)
 	if r := mustMigrate(t, "-db", path, "version"); r.stdout != version(1) {
 		t.Errorf("version after down-to 1: %q", r.stdout)
 	}
@@ -159,7 +163,7 @@ func TestMigrateVerbs(t *testing.T) {
 	okLines(t, mustMigrate(t, "-db", path, "up-to", "2").stdout, "OK up "+names[1], at(2))
 	okLines(t, mustMigrate(t, "-db", path, "up-to", "2").stdout, "no migrations to run", at(2))
 
-	okLines(t, mustMigrate(t, "-db", path, "reset").stdout, append(reversed(downs(names[:2])), at(0))...)
+	okLines(t, mustMigrate(t, "-db", path, "--yes", "reset").stdout, append(reversed(downs(names[:2])), at(0))...)
 	applied, pending = statusRows(t, mustMigrate(t, "-db", path, "status").stdout)
 	if len(applied) != 0 || !slices.Equal(pending, names) {
 		t.Errorf("status after reset: applied %v pending %v", applied, pending)
@@ -244,7 +248,7 @@ func TestMigrateUsage(t *testing.T) {
 			if !strings.HasPrefix(r.stderr, c.fragment) {
 				t.Errorf("stderr does not start with %q:\n%s", c.fragment, r.stderr)
 			}
-			if !strings.Contains(r.stderr, "usage: migrate [-db FILE] COMMAND") && !strings.Contains(r.stderr, "version must be") {
+			if !strings.Contains(r.stderr, "usage: migrate [-db FILE] [--yes] COMMAND") && !strings.Contains(r.stderr, "version must be") {
 				t.Errorf("stderr lacks the usage:\n%s", r.stderr)
 			}
 			if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -257,7 +261,7 @@ func TestMigrateUsage(t *testing.T) {
 func TestMigrateHelp(t *testing.T) {
 	for _, arg := range []string{"-h", "-help", "--help"} {
 		r := migrateCmd(t, arg)
-		if r.code != 0 || !strings.Contains(r.stderr, "usage: migrate [-db FILE] COMMAND") {
+		if r.code != 0 || !strings.Contains(r.stderr, "usage: migrate [-db FILE] [--yes] COMMAND") {
 			t.Errorf("migrate %s: %s", arg, r)
 		}
 	}
@@ -296,4 +300,176 @@ func TestMigrateLocked(t *testing.T) {
 	if r := mustMigrate(t, "-db", path, "version"); !strings.HasPrefix(r.stdout, fmt.Sprintf("version %d ", len(migrations(t)))) {
 		t.Errorf("version after the writer is gone: %q", r.stdout)
 	}
+}
+
+// storeRun persists one completed run with experiment context, events and
+// a register through simdb, on a fully migrated file.
+func storeRun(t *testing.T, path string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := simdb.Open(ctx, path, simdb.Options{Durability: simdb.Durable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cfg := json.RawMessage(`{"ticks_per_day":10,"num_days":1}`)
+	if err := store.PersistSimulationStart(ctx, "run-1", cfg, simdb.StartOptions{Experiment: &simdb.Experiment{RunID: "exp", Iteration: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	events := []json.RawMessage{
+		json.RawMessage(`{"event_type":"Arrival","tick":0,"tx_id":"t1","sender_id":"A","receiver_id":"B","amount":5}`),
+		json.RawMessage(`{"event_type":"StateRegisterSet","tick":0,"agent_id":"A","register_key":"k","old_value":0.0,"new_value":1.5,"reason":"r"}`),
+		json.RawMessage(`{"event_type":"LsmBilateralOffset","tick":0,"agent_a":"A","agent_b":"B","tx_ids":["t1"],"amount_a":5,"amount_b":5,"amount":5}`),
+	}
+	if _, err := store.PersistTickEvents(ctx, "run-1", 0, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PersistSimulationComplete(ctx, "run-1", simdb.Metrics{TotalArrivals: 1, TotalSettlements: 1, DurationSeconds: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Rolling back a migration whose Down drops stored data needs --yes or a
+// typed confirmation; without it the command exits 2, says what would be
+// dropped and how much the file holds, and changes nothing. Downs that drop
+// nothing stored run as before.
+func TestMigrateRefusesToDropData(t *testing.T) {
+	names := migrations(t)
+	path := filepath.Join(t.TempDir(), "m.duckdb")
+	mustMigrate(t, "-db", path, "up")
+	storeRun(t, path)
+	versionIs := func(v int) {
+		t.Helper()
+		if r := mustMigrate(t, "-db", path, "version"); !strings.HasPrefix(r.stdout, fmt.Sprintf("version %d ", v)) {
+			t.Fatalf("version: %q, want %d", r.stdout, v)
+		}
+	}
+	// 00004 rebuilds the event table and 00003 drops derived counts: no
+	// question asked.
+	mustMigrate(t, "-db", path, "down-to", "2")
+	versionIs(2)
+	for _, c := range []struct {
+		args  []string
+		drops []string // migrations the message must name
+	}{
+		{[]string{"down"}, names[1:2]},
+		{[]string{"redo"}, names[1:2]},
+		{[]string{"down-to", "1"}, names[1:2]},
+		{[]string{"down-to", "0"}, names[:2]},
+		{[]string{"reset"}, names[:2]},
+	} {
+		r := migrateCmd(t, append([]string{"-db", path}, c.args...)...)
+		if r.code != 2 || r.stdout != "" {
+			t.Fatalf("%v without --yes: want exit 2 and no output: %s", c.args, r)
+		}
+		for _, want := range append(c.drops, "holds 1 run(s), 3 event(s)", "--yes", "Nothing was changed", "migrate "+c.args[0]+" would drop stored data") {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("%v: stderr lacks %q:\n%s", c.args, want, r.stderr)
+			}
+		}
+		if !slices.Equal(c.drops, names[1:2]) && !strings.Contains(r.stderr, "every run with its events and registers") {
+			t.Errorf("%v: stderr does not say every run is dropped:\n%s", c.args, r.stderr)
+		}
+		versionIs(2)
+	}
+
+	// A terminal user must type the file's name.
+	ask := func(answer string, args ...string) result {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"-db", path}, args...), terminal{in: strings.NewReader(answer), interactive: true}, &out, &errb)
+		return result{code: code, stdout: out.String(), stderr: errb.String()}
+	}
+	for _, answer := range []string{"", "\n", "yes\n", "y\n", "m.duck"} {
+		r := ask(answer, "reset")
+		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "Type the database file's name (m.duckdb) to proceed: ") ||
+			!strings.HasSuffix(r.stderr, "migrate reset: not confirmed; nothing was changed.\n") {
+			t.Errorf("answer %q: %s", answer, r)
+		}
+		versionIs(2)
+	}
+	// The data survived every refusal.
+	mustMigrate(t, "-db", path, "up")
+	ctx := context.Background()
+	store, err := simdb.Open(ctx, path, simdb.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := store.GetSimulationSummary(ctx, "run-1")
+	if err != nil || sim.ExperimentRunID == nil || *sim.ExperimentRunID != "exp" || sim.EventCount != 3 {
+		t.Fatalf("run after the refusals: %+v, %v", sim, err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r := ask("m.duckdb\n", "down-to", "1")
+	if r.code != 0 || !strings.Contains(r.stdout, "database is at version 1") {
+		t.Fatalf("confirmed down-to 1: %s", r)
+	}
+	okLines(t, mustMigrate(t, "-db", path, "reset", "--yes").stdout, "OK down "+names[0], "database is at version 0")
+}
+
+// Each migration's `-- simdb:down-drops` marker (read by the guard) must
+// match what its Down does: redo (Down, then Up) of a marked migration
+// loses stored rows or values, of an unmarked one gives back every table
+// as it was.
+func TestDownDropsMarkersMatchBehaviour(t *testing.T) {
+	names := migrations(t)
+	path := filepath.Join(t.TempDir(), "m.duckdb")
+	mustMigrate(t, "-db", path, "up")
+	storeRun(t, path)
+	for v := len(names); v >= 1; v-- {
+		name := names[v-1]
+		drops, err := downDrops(db.Migrations(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := fingerprint(t, path)
+		mustMigrate(t, "-db", path, "redo", "--yes")
+		after := fingerprint(t, path)
+		if lost := before != after; lost != (drops != "") {
+			t.Errorf("%s: its Down loses data: %v; its marker says it drops %q", name, lost, drops)
+		}
+		mustMigrate(t, "-db", path, "down", "--yes")
+	}
+}
+
+// fingerprint is every row of every table but goose's, as text.
+func fingerprint(t *testing.T, path string) string {
+	t.Helper()
+	ctx := context.Background()
+	sqldb, err := duckfile.Open(ctx, path, duckfile.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqldb.Close()
+	rows, err := sqldb.QueryContext(ctx, `SELECT table_name FROM duckdb_tables() WHERE table_name <> 'goose_db_version' ORDER BY table_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, tbl := range tables {
+		var text string
+		q := fmt.Sprintf(`SELECT coalesce(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR)), '') FROM %s AS t`, tbl)
+		if err := sqldb.QueryRowContext(ctx, q).Scan(&text); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s:\n%s\n", tbl, text)
+	}
+	return b.String()
 }

@@ -13,3 +13,14 @@ SELECT agent_id
 FROM simulation_agents
 WHERE simulation_id = $1
 ORDER BY agent_id;
+
+-- The latest event_timestamp among a run's events at one tick (its last
+-- persisted tick): the writer starts its per-run clock floor here, so a
+-- resumed run never stamps an event earlier than one already stored. The
+-- tick predicate lets DuckDB skip every other row group.
+-- name: LastEventTimestamp :one
+SELECT event_timestamp
+FROM simulation_events
+WHERE simulation_id = $1 AND tick = $2
+ORDER BY event_timestamp DESC
+LIMIT 1;

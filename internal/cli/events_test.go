@@ -14,22 +14,39 @@ import (
 )
 
 // Party and transaction fields of the engine's events (SIMCASH.md): the
-// --agent and --tx filters must match an event through any of them.
+// --agent and --tx filters must match an event through any of them, also
+// inside ScenarioEventExecuted's details_json (a string holding an object),
+// where from_agent, to_agent, agent and counterparty name agents too.
 var (
-	partyFields   = []string{"agent_id", "sender_id", "receiver_id", "sender", "receiver", "agent_a", "agent_b", "max_net_outflow_agent"}
-	partyLists    = []string{"agents"}
-	txFields      = []string{"tx_id", "incoming_tx_id", "queued_tx_id"}
-	txListsFields = []string{"tx_ids", "child_ids", "source_transactions"}
+	partyFields    = []string{"agent_id", "sender_id", "receiver_id", "sender", "receiver", "agent_a", "agent_b", "max_net_outflow_agent"}
+	partyLists     = []string{"agents"}
+	txFields       = []string{"tx_id", "incoming_tx_id", "queued_tx_id"}
+	txListsFields  = []string{"tx_ids", "child_ids", "source_transactions"}
+	scenarioFields = []string{"from_agent", "to_agent", "agent", "counterparty"}
 )
 
 func (ev srcEvent) names(scalars, lists []string, want string) bool {
+	if namedIn(ev.fields, scalars, lists, want) {
+		return true
+	}
+	var inner map[string]any
+	if s, ok := ev.fields["details_json"].(string); !ok || json.Unmarshal([]byte(s), &inner) != nil {
+		return false
+	}
+	if slices.Equal(scalars, partyFields) {
+		scalars = append(slices.Clone(scalars), scenarioFields...)
+	}
+	return namedIn(inner, scalars, lists, want)
+}
+
+func namedIn(fields map[string]any, scalars, lists []string, want string) bool {
 	for _, k := range scalars {
-		if s, ok := ev.fields[k].(string); ok && s == want {
+		if s, ok := fields[k].(string); ok && s == want {
 			return true
 		}
 	}
 	for _, k := range lists {
-		if l, ok := ev.fields[k].([]any); ok {
+		if l, ok := fields[k].([]any); ok {
 			for _, v := range l {
 				if s, ok := v.(string); ok && s == want {
 					return true

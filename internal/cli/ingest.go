@@ -19,7 +19,7 @@ import (
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/event"
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 type ingestFlags struct {

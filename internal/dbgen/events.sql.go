@@ -7,6 +7,7 @@ package dbgen
 
 import (
 	"context"
+	"time"
 )
 
 const countEventsByType = `-- name: CountEventsByType :many
@@ -44,6 +45,30 @@ func (q *Queries) CountEventsByType(ctx context.Context, db DBTX, simulationID s
 		return nil, err
 	}
 	return items, nil
+}
+
+const lastEventTimestamp = `-- name: LastEventTimestamp :one
+SELECT event_timestamp
+FROM simulation_events
+WHERE simulation_id = $1 AND tick = $2
+ORDER BY event_timestamp DESC
+LIMIT 1
+`
+
+type LastEventTimestampParams struct {
+	SimulationID string
+	Tick         int64
+}
+
+// The latest event_timestamp among a run's events at one tick (its last
+// persisted tick): the writer starts its per-run clock floor here, so a
+// resumed run never stamps an event earlier than one already stored. The
+// tick predicate lets DuckDB skip every other row group.
+func (q *Queries) LastEventTimestamp(ctx context.Context, db DBTX, arg LastEventTimestampParams) (time.Time, error) {
+	row := db.QueryRowContext(ctx, lastEventTimestamp, arg.SimulationID, arg.Tick)
+	var event_timestamp time.Time
+	err := row.Scan(&event_timestamp)
+	return event_timestamp, err
 }
 
 const listEventAgents = `-- name: ListEventAgents :many

@@ -82,6 +82,9 @@ const (
 	rolePartyList
 	roleTx
 	roleTxList
+	// roleNested is ScenarioEventExecuted's details_json: a JSON string
+	// holding an object whose members name parties (addNestedParties).
+	roleNested
 )
 
 func roleOf(key string) role {
@@ -94,6 +97,8 @@ func roleOf(key string) role {
 		return roleTx
 	case "tx_ids", "child_ids", "source_transactions":
 		return roleTxList
+	case "details_json":
+		return roleNested
 	}
 	return roleNone
 }

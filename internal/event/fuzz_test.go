@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/simcash/simdb/internal/event"
 	"github.com/simcash/simdb/internal/testutil"
@@ -26,6 +29,16 @@ var fuzzSeeds = []string{
 	`{"event_type":"StateRegisterSet","tick":12,"agent_id":"BANK_C","register_key":"stress","old_value":0.0,"new_value":1.5,"reason":"x","decision_path":"A → B"}`,
 	`{"event_type":"BankBudgetSet","tick":0,"agent_id":"B","max_value":5,"focus_counterparties":null,"max_per_counterparty":null}`,
 	`{"event_type":"ScenarioEventExecuted","tick":1,"scenario_event_type":"direct_transfer","details_json":"{\"a\":1,\"b\":\"\\u00e9\"}"}`,
+	`{"event_type":"ScenarioEventExecuted","tick":20,"scenario_event_type":"custom_transaction_arrival","details_json":"{\"amount\":80000000,\"deadline\":50,\"from_agent\":\"ALPHA_BANK\",\"is_divisible\":false,\"priority\":8,\"to_agent\":\"BANK_11\",\"tx_id\":\"d5a2fccc\"}"}`,
+	`{"event_type":"ScenarioEventExecuted","tick":2,"agent_id":"Z","details_json":"{\"agent\":\"A\",\"counterparty\":\"Z\",\"tx_ids\":[\"t1\",2,\"t\\u00e9\"],\"agents\":[\"B\"],\"details_json\":\"{\\\"agent\\\":\\\"no\\\"}\",\"sender\":\"S\\ud83d\\ude00\"}"}`,
+	`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"{\"agent\":\"A\",\"x\":\"\\ud800\"}"}`,
+	`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"{\"agent\":\"A\",\"agent\":\"B\"}"}`,
+	`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"{\"agent\":\"A\",\"x\":{\"y\":1,\"y\":2}}"}`,
+	`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":" {\"from_agent\":\"A\"} "}`,
+	`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"[{\"from_agent\":\"A\"}]"}`,
+	`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"{\"from_agent\":\"A\"} x"}`,
+	`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":{"from_agent":"A"}}`,
+	`{"event_type":"X","tick":2,"from_agent":"A","details_json":"{\"to_agent\":\"A\\\\ud800\"}"}`,
 	`{"event_type":"PolicyHold","tick":2,"agent_id":"A\"q\\b","tx_id":"t\u0000\u001f","reason":"Custom(\"BufferProtection\")"}`,
 	`{"tick":5,"x":{"event_type":"nested"},"tx_id":"t","event_type":"Odd","agent_id":"a"}`,
 	` { "event_type" : "Spaced" , "tick" : 1 , "list" : [ 1 , { "k" : [ ] } ] } `,
@@ -125,54 +138,145 @@ func checkParties(t *testing.T, in []byte, ev event.Event) {
 // refParties reads the event's top-level members in order with
 // encoding/json and collects, in order of first appearance and without
 // repeats, the agents (a string under a party key, the strings of an
-// "agents" array) and the transactions (likewise) it names.
+// "agents" array) and the transactions (likewise) it names; and, where
+// details_json is a string holding a well-formed JSON object (refNested),
+// those its members name, in their place, by the same keys plus
+// from_agent, to_agent, agent and counterparty.
 func refParties(t *testing.T, in []byte) (agents, txIDs []string) {
 	t.Helper()
-	party := map[string]bool{"agent_id": true, "sender_id": true, "receiver_id": true, "sender": true,
-		"receiver": true, "agent_a": true, "agent_b": true, "max_net_outflow_agent": true}
-	tx := map[string]bool{"tx_id": true, "incoming_tx_id": true, "queued_tx_id": true}
-	txList := map[string]bool{"tx_ids": true, "child_ids": true, "source_transactions": true}
+	agents, txIDs = []string{}, []string{}
 	add := func(list []string, s string) []string {
 		if slices.Contains(list, s) {
 			return list
 		}
 		return append(list, s)
 	}
-	dec := json.NewDecoder(bytes.NewReader(in))
-	dec.UseNumber()                        // 1e700 is valid JSON, and no float64
-	if _, err := dec.Token(); err != nil { // {
-		t.Fatalf("reference: %v", err)
-	}
-	agents, txIDs = []string{}, []string{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+	var walk func(obj []byte, nested bool)
+	walk = func(obj []byte, nested bool) {
+		party := map[string]bool{"agent_id": true, "sender_id": true, "receiver_id": true, "sender": true,
+			"receiver": true, "agent_a": true, "agent_b": true, "max_net_outflow_agent": true}
+		if nested {
+			for _, k := range []string{"from_agent", "to_agent", "agent", "counterparty"} {
+				party[k] = true
+			}
+		}
+		tx := map[string]bool{"tx_id": true, "incoming_tx_id": true, "queued_tx_id": true}
+		txList := map[string]bool{"tx_ids": true, "child_ids": true, "source_transactions": true}
+		dec := json.NewDecoder(bytes.NewReader(obj))
+		dec.UseNumber()                        // 1e700 is valid JSON, and no float64
+		if _, err := dec.Token(); err != nil { // {
 			t.Fatalf("reference: %v", err)
 		}
-		key := tok.(string)
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			t.Fatalf("reference: %v", err)
-		}
-		switch s, isString := v.(string); {
-		case isString && party[key]:
-			agents = add(agents, s)
-		case isString && tx[key]:
-			txIDs = add(txIDs, s)
-		case key == "agents" || txList[key]:
-			list, _ := v.([]any)
-			for _, el := range list {
-				if s, ok := el.(string); ok {
-					if key == "agents" {
-						agents = add(agents, s)
-					} else {
-						txIDs = add(txIDs, s)
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				t.Fatalf("reference: %v", err)
+			}
+			key := tok.(string)
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				t.Fatalf("reference: %v", err)
+			}
+			v := decodeNumbers(t, raw)
+			switch s, isString := v.(string); {
+			case isString && party[key]:
+				agents = add(agents, s)
+			case isString && tx[key]:
+				txIDs = add(txIDs, s)
+			case isString && key == "details_json" && !nested:
+				if inner, ok := refNested(raw, s); ok {
+					walk(inner, true)
+				}
+			case key == "agents" || txList[key]:
+				list, _ := v.([]any)
+				for _, el := range list {
+					if s, ok := el.(string); ok {
+						if key == "agents" {
+							agents = add(agents, s)
+						} else {
+							txIDs = add(txIDs, s)
+						}
 					}
 				}
 			}
 		}
 	}
+	walk(in, false)
 	return agents, txIDs
+}
+
+func decodeNumbers(t *testing.T, raw []byte) any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("reference: %v", err)
+	}
+	return v
+}
+
+// refNested returns the text of a details_json string (raw, decoded s)
+// when it is a JSON object the decoder would take as one: valid, no
+// duplicate key at any depth, containers nested at most event.MaxDepth
+// levels inside it, and neither the string nor the object holding a lone
+// UTF-16 surrogate escape (encoding/json would quietly replace it).
+func refNested(raw json.RawMessage, s string) ([]byte, bool) {
+	inner := []byte(s)
+	if refLoneSurrogate(string(raw)) || refLoneSurrogate(s) || !json.Valid(inner) || dupKeys(inner) {
+		return nil, false
+	}
+	if t := bytes.TrimLeft(inner, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(inner))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+	return inner, deepest <= event.MaxDepth+1
+}
+
+// jsonEscape matches one escape of a JSON text: \uXXXX or \ and a character.
+var jsonEscape = regexp.MustCompile(`\\(u[0-9a-fA-F]{4}|.)`)
+
+// refLoneSurrogate reports whether JSON text holds a \u escape of a UTF-16
+// surrogate that is not the high half immediately followed by a low half.
+func refLoneSurrogate(text string) bool {
+	type esc struct {
+		start, end int
+		r          rune
+	}
+	var escs []esc
+	for _, m := range jsonEscape.FindAllStringSubmatchIndex(text, -1) {
+		e := esc{start: m[0], end: m[1], r: -1}
+		if text[m[2]] == 'u' {
+			v, _ := strconv.ParseUint(text[m[2]+1:m[3]], 16, 32)
+			e.r = rune(v)
+		}
+		escs = append(escs, e)
+	}
+	for i := 0; i < len(escs); i++ {
+		if !utf16.IsSurrogate(escs[i].r) {
+			continue
+		}
+		if escs[i].r >= 0xdc00 || i+1 == len(escs) || escs[i+1].start != escs[i].end ||
+			escs[i+1].r < 0xdc00 || escs[i+1].r > 0xdfff {
+			return true
+		}
+		i++
+	}
+	return false
 }
 
 // firstLines reads up to n lines of a gzip JSONL file.
@@ -320,5 +424,48 @@ func TestCheckObject(t *testing.T) {
 	}
 	if err := event.CheckObject([]byte(" {\"a\":{\"b\":[1,{\"b\":2}]},\"b\":null}\n")); err != nil {
 		t.Errorf("CheckObject: %v", err)
+	}
+}
+
+// ScenarioEventExecuted names its parties inside details_json, a string
+// holding an object: Decode and a reader of the stored row take them from
+// there, in their place, and agree with the reference; a string that holds
+// no well-formed object names nobody and is no error.
+func TestScenarioDetailsJSONParties(t *testing.T) {
+	deep := func(levels int) string { // an object with levels containers inside
+		return `{\"from_agent\":\"A\",\"x\":` + strings.Repeat(`[`, levels) + strings.Repeat(`]`, levels) + `}`
+	}
+	for _, tc := range []struct {
+		line          string
+		agents, txIDs []string
+	}{
+		{`{"event_type":"ScenarioEventExecuted","tick":20,"scenario_event_type":"custom_transaction_arrival","details_json":"{\"amount\":8,\"from_agent\":\"ALPHA_BANK\",\"to_agent\":\"BANK_11\",\"tx_id\":\"d5a2\"}"}`,
+			[]string{"ALPHA_BANK", "BANK_11"}, []string{"d5a2"}},
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"scenario_event_type":"collateral_adjustment","details_json":"{\"agent\":\"BANK_3\",\"delta\":5}"}`,
+			[]string{"BANK_3"}, nil},
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"scenario_event_type":"counterparty_weight_change","details_json":"{\"agent\":\"A\",\"counterparty\":\"B\",\"new_weight\":0.5}"}`,
+			[]string{"A", "B"}, nil},
+		// In their place among the top-level parties, without repeats.
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"agent_id":"Z","details_json":"{\"to_agent\":\"A\",\"from_agent\":\"Z\",\"tx_ids\":[\"t1\",\"t2\"]}","tx_id":"t0","sender":"B"}`,
+			[]string{"Z", "A", "B"}, []string{"t1", "t2", "t0"}},
+		// One level only, and only a string holding an object.
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"{\"details_json\":\"{\\\"agent\\\":\\\"no\\\"}\"}"}`, nil, nil},
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":{"from_agent":"A"}}`, nil, nil},
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"not json {\"from_agent\":\"A\"}"}`, nil, nil},
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"{\"from_agent\":\"A\",\"from_agent\":\"B\"}"}`, nil, nil},
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"{\"from_agent\":\"A\",\"note\":\"\\ud800\"}"}`, nil, nil},
+		// Top-level from_agent is nobody's name.
+		{`{"event_type":"X","tick":2,"from_agent":"A"}`, nil, nil},
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"` + deep(event.MaxDepth) + `"}`, []string{"A"}, nil},
+		{`{"event_type":"ScenarioEventExecuted","tick":2,"details_json":"` + deep(event.MaxDepth+1) + `"}`, nil, nil},
+	} {
+		ev, err := event.Decode([]byte(tc.line))
+		if err != nil {
+			t.Fatalf("Decode(%s): %v", tc.line, err)
+		}
+		if !slices.Equal(ev.Agents, append([]string{}, tc.agents...)) || !slices.Equal(ev.TxIDs, append([]string{}, tc.txIDs...)) {
+			t.Errorf("Decode(%.120s): agents %q tx_ids %q, want %q %q", tc.line, ev.Agents, ev.TxIDs, tc.agents, tc.txIDs)
+		}
+		checkParties(t, []byte(tc.line), ev)
 	}
 }

@@ -88,8 +88,89 @@ func addParty(agents, txIDs *uniqueList, key, raw string, kind Kind) bool {
 		return agents.addArray(raw)
 	case r == roleTxList && kind == KindArray:
 		return txIDs.addArray(raw)
+	case r == roleNested && kind == KindString:
+		addNestedParties(agents, txIDs, raw)
 	}
 	return true
+}
+
+// addNestedParties adds the parties a details_json string names. The
+// engine's ScenarioEventExecuted carries its scenario's own fields there, a
+// JSON object encoded as a string: from_agent, to_agent, agent and
+// counterparty name agents, and the top-level keys (tx_id, sender, tx_ids…)
+// keep their roles, one level deep. A string that does not hold such an
+// object — not JSON, not an object, a duplicate key, nested deeper than
+// MaxDepth, or a lone UTF-16 surrogate escape anywhere — names nobody and
+// is no error: details_json is free text to every other reader.
+func addNestedParties(agents, txIDs *uniqueList, raw string) {
+	text, ok := StringText(raw)
+	if !ok {
+		return
+	}
+	b := []byte(text)
+	members, err := scanObject(b, nil)
+	if err != nil || nestedLoneSurrogate(b) {
+		return
+	}
+	for i := range members {
+		m := &members[i]
+		val := text[m.valStart:m.valEnd]
+		// Every string decodes (no lone surrogate), so ok is always true.
+		switch r := nestedRoleOf(m.key); {
+		case r == roleParty && m.kind == KindString:
+			s, _ := StringText(val)
+			agents.add(s)
+		case r == roleTx && m.kind == KindString:
+			s, _ := StringText(val)
+			txIDs.add(s)
+		case r == rolePartyList && m.kind == KindArray:
+			agents.addArray(val)
+		case r == roleTxList && m.kind == KindArray:
+			txIDs.addArray(val)
+		}
+	}
+}
+
+// nestedRoleOf is roleOf inside details_json, plus the scenario events'
+// own names for an agent, and no further nesting.
+func nestedRoleOf(key string) role {
+	switch key {
+	case "from_agent", "to_agent", "agent", "counterparty":
+		return roleParty
+	}
+	if r := roleOf(key); r != roleNested {
+		return r
+	}
+	return roleNone
+}
+
+// nestedLoneSurrogate reports whether the JSON text b (already validated)
+// holds a \u escape of a UTF-16 surrogate that is not part of a pair.
+func nestedLoneSurrogate(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(b) || b[i] != 'u' || i+4 >= len(b) {
+			continue
+		}
+		r := hex4(b[i+1 : i+5])
+		i += 4
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return true // a low half with no high half before it
+		case r >= 0xd800 && r <= 0xdbff:
+			if i+6 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' {
+				return true
+			}
+			if lo := hex4(b[i+3 : i+7]); lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
 }
 
 // Agents returns the agents the last scanned row names.

@@ -89,6 +89,11 @@ func Int64(v int64) *int64 { return &v }
 
 // StoredEvent is one row of simulation_events, with the fields most
 // readers want lifted to the top whatever the engine called them.
+// EventTimestamp is the wall clock when the event was persisted, at
+// microsecond precision and strictly increasing in seq order within a run,
+// so SimCash's ORDER BY tick, event_timestamp gives tick, seq order;
+// CreatedAt is when its group was committed. Neither is part of a run's
+// identity.
 type StoredEvent struct {
 	EventID        string          `json:"event_id"`
 	SimulationID   string          `json:"simulation_id"`

@@ -62,7 +62,9 @@ var updateGolden = flag.Bool("update", false, "rewrite testdata/writer_rows.gold
 // groups, and compares every stored value of every row with
 // testdata/writer_rows.golden; CI runs it in both builds, so both must
 // reproduce the same file. The clock has nanoseconds so that the two
-// writers' rounding to DuckDB's microseconds is compared too.
+// writers' rounding to DuckDB's microseconds is compared too; it stands
+// still, so every event_timestamp after the first comes from the run's
+// floor: one microsecond after the event before it, whatever the group.
 func TestEventWritersStoreTheSameRows(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2025, 1, 2, 3, 4, 5, 678901999, time.UTC)
@@ -92,6 +94,16 @@ func TestEventWritersStoreTheSameRows(t *testing.T) {
 	}
 	if n := strings.Count(got, "\n") + 1; int64(n) != res.Events || res.Events < 500 {
 		t.Fatalf("%d rows stored, %d events ingested", n, res.Events)
+	}
+	// The rule, apart from the golden file: event i of the run is stamped
+	// the (truncated) clock plus i µs.
+	var off int64
+	if err := s.sqlDB().QueryRowContext(ctx, `SELECT count(*) FROM simulation_events
+		WHERE event_timestamp <> $1::TIMESTAMP + to_microseconds(seq)`, now.Truncate(time.Microsecond)).Scan(&off); err != nil {
+		t.Fatal(err)
+	}
+	if off != 0 {
+		t.Fatalf("%d events are not stamped the clock plus their seq in µs", off)
 	}
 	golden := filepath.Join("testdata", "writer_rows.golden")
 	if *updateGolden {

@@ -33,6 +33,10 @@ type simState struct {
 	// them again, a later tick would leave a gap and a Complete a short
 	// run, so both are refused (checkLost).
 	ackTick int64
+	// lastStamp is the event_timestamp of the run's last event, the floor
+	// of the next (eventclock.go); stampLoaded once read from the file.
+	lastStamp   time.Time
+	stampLoaded bool
 
 	pending      []pendingEvent
 	pendingSince time.Time
@@ -233,7 +237,10 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 			return 0, err
 		}
 	}
-	at := s.opts.Now()
+	at, err := s.eventStamps(ctx, st, len(events))
+	if err != nil {
+		return 0, err
+	}
 	if len(st.pending) == 0 {
 		st.pendingSince = time.Now()
 	}
@@ -242,7 +249,8 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 		st.pending, st.spare = st.spare, nil
 	}
 	for i := range events {
-		st.pending = append(st.pending, pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day, at: at})
+		st.pending = append(st.pending, pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day,
+			at: at.Add(time.Duration(i) * time.Microsecond)})
 		st.nextSeq++
 	}
 	st.lastTick = tick

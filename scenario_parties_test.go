@@ -1,0 +1,112 @@
+package simdb_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"sort"
+	"testing"
+
+	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
+)
+
+// The agent and transaction filters find every event that names the agent
+// or transaction, ScenarioEventExecuted's details_json included, on the
+// large real stream: each total equals a count made from the raw lines
+// with encoding/json by the documented keys.
+func TestFiltersCountScenarioParties(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large stream skipped in -short mode")
+	}
+	path := testutil.CorpusFile(t, "large.jsonl.gz")
+	b := setup(t, simdb.Options{})
+	b.start(t, "large")
+	if _, err := b.store.IngestJSONL(b.ctx, "large", testutil.OpenGzip(t, path), simdb.IngestOptions{Source: path}); err != nil {
+		t.Fatal(err)
+	}
+
+	agents, txs, scenarioAgents, scenarioTxs, scenarioEvents := refCounts(t, path)
+	if scenarioEvents == 0 {
+		t.Fatal("no ScenarioEventExecuted event names a party: the test proves nothing")
+	}
+	t.Logf("%d ScenarioEventExecuted events name a party inside details_json", scenarioEvents)
+	total := func(f simdb.EventFilter) int64 {
+		t.Helper()
+		f.Limit = 1
+		page, err := b.store.GetSimulationEvents(b.ctx, "large", f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Total
+	}
+	scenario := []string{"ScenarioEventExecuted"}
+	for _, a := range countKeys(agents) {
+		if got := total(simdb.EventFilter{AgentID: a}); got != agents[a] {
+			t.Errorf("agent %s: the filter finds %d events, the raw lines name it in %d", a, got, agents[a])
+		}
+		if got := total(simdb.EventFilter{AgentID: a, EventTypes: scenario}); got != scenarioAgents[a] {
+			t.Errorf("agent %s: the filter finds %d ScenarioEventExecuted events, the raw lines name it in %d", a, got, scenarioAgents[a])
+		}
+	}
+	// Every fourth transaction a scenario names (the filter's cost is a
+	// scan of the run per query).
+	for i, tx := range countKeys(scenarioTxs) {
+		if i%4 != 0 {
+			continue
+		}
+		if got := total(simdb.EventFilter{TxID: tx}); got != txs[tx] {
+			t.Errorf("tx %s: the filter finds %d events, the raw lines name it in %d", tx, got, txs[tx])
+		}
+		if got := total(simdb.EventFilter{TxID: tx, EventTypes: scenario}); got != scenarioTxs[tx] {
+			t.Errorf("tx %s: the filter finds %d ScenarioEventExecuted events, the raw lines name it in %d", tx, got, scenarioTxs[tx])
+		}
+	}
+}
+
+// refCounts reads the stream with encoding/json and counts, per agent and
+// per transaction, the events that name it (each event once) — all events,
+// and ScenarioEventExecuted's alone — and how many scenario events name
+// anyone, by the reference rules of refParties.
+func refCounts(t *testing.T, path string) (agents, txs, scenarioAgents, scenarioTxs map[string]int64, scenarioEvents int) {
+	t.Helper()
+	agents, txs = map[string]int64{}, map[string]int64{}
+	scenarioAgents, scenarioTxs = map[string]int64{}, map[string]int64{}
+	sc := bufio.NewScanner(testutil.OpenGzip(t, path))
+	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
+	for sc.Scan() {
+		var obj map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
+			t.Fatal(err)
+		}
+		as, ts := refParties(obj)
+		isScenario := obj["event_type"] == "ScenarioEventExecuted"
+		if isScenario && len(as)+len(ts) > 0 {
+			scenarioEvents++
+		}
+		for a := range as {
+			agents[a]++
+			if isScenario {
+				scenarioAgents[a]++
+			}
+		}
+		for tx := range ts {
+			txs[tx]++
+			if isScenario {
+				scenarioTxs[tx]++
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return agents, txs, scenarioAgents, scenarioTxs, scenarioEvents
+}
+
+func countKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
