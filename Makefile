@@ -16,7 +16,7 @@ TAGS     ?= duckdb_arrow
 GOTAGS   := -tags '$(TAGS)'
 TOOL     := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: all build demo test test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip generate fuzz bench clean
+.PHONY: all build demo test test-race test-corpus test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip generate fuzz bench clean
 
 all: check test
 
@@ -28,13 +28,24 @@ build:
 demo: build
 	./$(BIN)/simdb --db $(DB) demo
 
-## test: the whole suite against real DuckDB files, with the race detector.
-## Set SIMDB_CORPUS to ../shared/data/simcash-events for the real-stream tests.
+## test: the whole suite against real DuckDB files: every package with the
+## race detector, then the tests that read the medium and large SimCash
+## streams without it (they decode a million events on one goroutine, where
+## -race finds nothing and costs several times the time). Set SIMDB_CORPUS
+## to ../shared/data/simcash-events for the real-stream tests.
 ## The SIGKILL trials are their own target (test-crash): they take minutes
 ## and gain nothing from -race, which slows each trial eightfold.
 TEST_PKGS = $$($(GO) list $(PKGS) | grep -v /internal/crashtest)
-test:
-	$(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
+# Tests that read the medium or large stream (testutil.CorpusFile skips them
+# under -race in test-race); a new one belongs here.
+CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants
+test: test-race test-corpus
+
+test-race:
+	SIMDB_RACE_SKIPS_CORPUS=1 $(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
+
+test-corpus:
+	$(GO) test $(GOTAGS) -count=1 -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/
 
 ## test-appender: the packages that write events, built without the
 ## duckdb_arrow tag (the Appender writer an importer gets by default).

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -16,11 +17,20 @@ import (
 // $SIMDB_CORPUS, or skips the test with a message when the variable is
 // unset. A set variable naming a missing file fails the test: CI sets it, so
 // a missing file there is a broken setup, not a reason to skip.
+//
+// With $SIMDB_RACE_SKIPS_CORPUS=1 in a -race build, the medium and large
+// streams skip too: make test's race step sets it, and its corpus step runs
+// those tests (CORPUS_TESTS in the Makefile) without -race, since they
+// decode a million events on one goroutine, where the race detector finds
+// nothing and costs several times the time.
 func CorpusFile(t testing.TB, name string) string {
 	t.Helper()
 	dir := os.Getenv("SIMDB_CORPUS")
 	if dir == "" {
 		t.Skipf("SIMDB_CORPUS is not set; set it to ../shared/data/simcash-events to run this test on %s", name)
+	}
+	if RaceEnabled && os.Getenv("SIMDB_RACE_SKIPS_CORPUS") == "1" && !strings.HasPrefix(name, "small.") {
+		t.Skipf("%s is read without -race: make test's corpus step runs this test (CORPUS_TESTS in the Makefile)", name)
 	}
 	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); err != nil {
