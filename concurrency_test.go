@@ -16,7 +16,7 @@ import (
 
 const (
 	concurrentSims  = 16
-	concurrentTicks = 200
+	concurrentTicks = 60
 )
 
 // registerTicks: every registerTicks-th tick sets a register (each set is
@@ -50,7 +50,7 @@ func concurrentTick(sim, tick int) []json.RawMessage {
 }
 
 // TestConcurrentSimulations persists 16 simulations at once through one
-// Store, one goroutine each (start, 200 ticks, complete), in both durability
+// Store, one goroutine each (start, 60 ticks, complete), in both durability
 // modes: no call fails, and every simulation is stored whole (its exact
 // event count per tick, seq gap-free, one register row per register tick
 // holding that tick's last value, status completed).
