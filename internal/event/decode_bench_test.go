@@ -21,3 +21,19 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	report()
 }
+
+// BenchmarkDecodeIn is BenchmarkDecode with the events' memory from one
+// Arena, as the provider decodes.
+func BenchmarkDecodeIn(b *testing.B) {
+	lines := testutil.ReadLines(b, testutil.CorpusFile(b, "medium.jsonl.gz"))
+	report := testutil.PerEvent(b, len(lines))
+	for range b.N {
+		var a Arena
+		for _, line := range lines {
+			if _, err := DecodeIn(&a, line); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	report()
+}

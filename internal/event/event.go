@@ -107,8 +107,17 @@ func roleOf(key string) role {
 // *SyntaxError for malformed JSON and *FieldError for a member that is
 // present but wrong; the event is unusable either way, but on a
 // *FieldError its Type and Tick are set when they were readable, so the
-// error can say which event it was.
+// error can say which event it was. The event shares no memory with line.
 func Decode(line []byte) (Event, error) {
+	// Room for details and the lifted strings, each shorter than line.
+	var a Arena
+	a.Reserve(2*len(line)+16, 8)
+	return DecodeIn(&a, line)
+}
+
+// DecodeIn is Decode with the event's memory taken from a, shared with the
+// other events decoded in it (nil: allocated for this event alone).
+func DecodeIn(a *Arena, line []byte) (Event, error) {
 	var membersBuf [16]member
 	members, err := scanObject(line, membersBuf[:0])
 	if err != nil {
@@ -130,7 +139,7 @@ func Decode(line []byte) (Event, error) {
 			if m.kind != KindString {
 				return ev, &FieldError{Field: "event_type", Msg: "must be a string, got " + m.kind.String()}
 			}
-			if ev.Type, err = stringValue(line, m); err != nil {
+			if ev.Type, err = stringValue(a, line, m); err != nil {
 				return ev, err
 			}
 			if ev.Type == "" {
@@ -179,7 +188,7 @@ func Decode(line []byte) (Event, error) {
 		// details is built, below: their strings then share its memory.
 		switch {
 		case m.key == "agent_id" && m.kind == KindString:
-			if ev.AgentID, err = stringValue(line, m); err != nil {
+			if ev.AgentID, err = stringValue(a, line, m); err != nil {
 				return ev, err
 			}
 			ev.HasAgentID = true
@@ -188,7 +197,7 @@ func Decode(line []byte) (Event, error) {
 				lifted++
 			}
 		case m.key == "tx_id" && m.kind == KindString:
-			if ev.TxID, err = stringValue(line, m); err != nil {
+			if ev.TxID, err = stringValue(a, line, m); err != nil {
 				return ev, err
 			}
 			ev.HasTxID = true
@@ -203,7 +212,7 @@ func Decode(line []byte) (Event, error) {
 			return ev, err
 		}
 	}
-	ev.Details = details(line, members, positions, lifted)
+	ev.Details = details(a, line, members, positions, lifted)
 	for k, p := range positions {
 		if p >= 0 {
 			ev.Layout |= int32(p+1) << (7 * k)
@@ -216,7 +225,7 @@ func Decode(line []byte) (Event, error) {
 	// value's syntax and checkSurrogates every escape, so addParty refuses
 	// nothing here; partyError stays for a rule added to one but not the
 	// other.
-	var agents, txIDs uniqueList
+	agents, txIDs := a.scratch()
 	view := unsafe.String(unsafe.SliceData(ev.Details), len(ev.Details))
 	for i := range members {
 		m := &members[i]
@@ -227,18 +236,13 @@ func Decode(line []byte) (Event, error) {
 			txIDs.add(ev.TxID)
 		case i == positions[liftType] || i == positions[liftTick]:
 		default:
-			if raw := view[m.detStart:m.detEnd]; !addParty(&agents, &txIDs, m.key, raw, m.kind) {
+			if raw := view[m.detStart:m.detEnd]; !addParty(agents, txIDs, m.key, raw, m.kind) {
 				return ev, partyError(m.key, raw)
 			}
 		}
 	}
-	ev.Agents, ev.TxIDs = agents.list, txIDs.list
-	if ev.Agents == nil {
-		ev.Agents = []string{}
-	}
-	if ev.TxIDs == nil {
-		ev.TxIDs = []string{}
-	}
+	// The lists were built in scratch space; keep a copy of what they hold.
+	ev.Agents, ev.TxIDs = a.keep(agents.list), a.keep(txIDs.list)
 	return ev, nil
 }
 
@@ -288,7 +292,7 @@ func liftable(line []byte, m *member, pos int) bool {
 	return true
 }
 
-func stringValue(line []byte, m *member) (string, error) {
+func stringValue(a *Arena, line []byte, m *member) (string, error) {
 	raw := line[m.valStart:m.valEnd]
 	for _, c := range raw {
 		if c == '\\' {
@@ -299,7 +303,7 @@ func stringValue(line []byte, m *member) (string, error) {
 			return s, nil
 		}
 	}
-	return string(raw[1 : len(raw)-1]), nil
+	return a.str(raw[1 : len(raw)-1]), nil
 }
 
 // uniqueList collects strings in order of first appearance, without
@@ -381,7 +385,7 @@ func registerOf(line []byte, members []member, agentID string, hasAgent bool) (*
 			if m.kind != KindString {
 				return nil, &FieldError{Field: "register_key", Msg: "must be a string, got " + m.kind.String()}
 			}
-			s, err := stringValue(line, m)
+			s, err := stringValue(nil, line, m)
 			if err != nil {
 				return nil, err
 			}
@@ -414,12 +418,12 @@ func registerOf(line []byte, members []member, agentID string, hasAgent bool) (*
 
 // details writes the members that were not lifted as a compact JSON object,
 // and records where each one's value landed in it (detStart, detEnd).
-func details(line []byte, members []member, positions [numLifted]int, lifted int) []byte {
+func details(a *Arena, line []byte, members []member, positions [numLifted]int, lifted int) []byte {
 	size := 2
 	for i := range members {
 		size += members[i].valEnd - members[i].keyStart + 1
 	}
-	out := make([]byte, 0, size)
+	out := a.alloc(size)
 	out = append(out, '{')
 	first := true
 	for i := range members {

@@ -123,6 +123,9 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 		groupTick int64 = -1
 		bytesRead int64
 		counter   metricsCounter
+		// arena holds what the decoded events keep, in 64 KB blocks that
+		// are freed once every event in them has been committed.
+		arena event.Arena
 	)
 	if bom, _ := br.Peek(len(utf8BOM)); string(bom) == utf8BOM {
 		br.Discard(len(utf8BOM))
@@ -173,7 +176,7 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 			return res, lineErr(res.Lines, -1, "", err)
 		}
 		if len(trimSpace(line)) > 0 {
-			ev, derr := event.Decode(line)
+			ev, derr := event.DecodeIn(&arena, line)
 			switch {
 			case derr != nil:
 				return res, badLine(tickOf(ev), ev.Type, derr)

@@ -170,8 +170,16 @@ func (s *Store) PersistTickEvents(ctx context.Context, simulationID string, tick
 		return 0, err
 	}
 	decoded := make([]event.Event, len(events))
+	// One arena for the call: its events are buffered and committed
+	// together, and the lines' length bounds what they keep.
+	var arena event.Arena
+	size := 0
+	for _, raw := range events {
+		size += len(raw)
+	}
+	arena.Reserve(size, 2*len(events))
 	for i, raw := range events {
-		ev, err := event.Decode(raw)
+		ev, err := event.DecodeIn(&arena, raw)
 		if err == nil && ev.HasTick && ev.Tick != tick {
 			err = &event.FieldError{Field: "tick", Msg: fmt.Sprintf("is %d but the events are persisted as tick %d", ev.Tick, tick)}
 		}
