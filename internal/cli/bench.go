@@ -146,12 +146,20 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 	}
 	rep := &benchReport{Machine: machineInfo(ctx), Input: input, Ratios: map[string]float64{},
 		EnginePaceMicros: float64(pace) / float64(time.Microsecond)}
+	// cpuMark is the process's CPU time when the step being measured
+	// began: a step's CPU seconds are its user+sys time, DuckDB's threads
+	// included, from its setup to its last commit.
+	var cpuMark time.Duration
+	mark := func() { cpuMark = processCPU() }
 	add := func(name string, n int64, d time.Duration) {
-		rep.Results = append(rep.Results, benchResult{Name: name, Events: n, Seconds: d.Seconds(), EventsPerSec: float64(n) / d.Seconds()})
-		say("%-17s %10.0f events/s", name, float64(n)/d.Seconds())
+		cpu := (processCPU() - cpuMark).Seconds()
+		rep.Results = append(rep.Results, benchResult{Name: name, Events: n, Seconds: d.Seconds(), EventsPerSec: float64(n) / d.Seconds(),
+			CPUSeconds: cpu, CPUMicrosPerEvent: cpu * 1e6 / float64(n)})
+		say("%-17s %10.0f events/s %6.2f µs CPU/event", name, float64(n)/d.Seconds(), cpu*1e6/float64(n))
 	}
 
 	dbPath := filepath.Join(dir, "ingest.duckdb")
+	mark()
 	d, n, err := benchIngest(ctx, dbPath, input, config, f.ingest)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
@@ -160,18 +168,21 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 	add("ingest", rep.Events, d)
 
 	if want("duckdb-read-json") {
+		mark()
 		if d, err = benchReadJSON(ctx, filepath.Join(dir, "readjson.duckdb"), input); err != nil {
 			return nil, fmt.Errorf("duckdb-read-json: %w", err)
 		}
 		add("duckdb-read-json", rep.Events, d)
 	}
 	if want("duckdb-insert-floor") {
+		mark()
 		if d, err = benchInsertFloor(ctx, filepath.Join(dir, "floor.duckdb"), dbPath); err != nil {
 			return nil, fmt.Errorf("duckdb-insert-floor: %w", err)
 		}
 		add("duckdb-insert-floor", rep.Events, d)
 	}
 	if want("provider") {
+		mark()
 		if d, err = benchProvider(ctx, filepath.Join(dir, "provider.duckdb"), config, ticks); err != nil {
 			return nil, fmt.Errorf("provider: %w", err)
 		}
@@ -183,6 +194,7 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 			return nil, err
 		}
 		if want("appender-bare") {
+			mark()
 			if d, err = benchAppender(ctx, filepath.Join(dir, "appender.duckdb"), rows); err != nil {
 				return nil, fmt.Errorf("appender-bare: %w", err)
 			}
@@ -190,6 +202,7 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 		}
 		if want("row-insert") {
 			sample := rows[:min(len(rows), f.rowInsertSize)]
+			mark()
 			if d, err = benchRowInsert(ctx, filepath.Join(dir, "rowinsert.duckdb"), sample); err != nil {
 				return nil, fmt.Errorf("row-insert: %w", err)
 			}

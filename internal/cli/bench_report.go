@@ -45,6 +45,10 @@ type benchResult struct {
 	Events       int64   `json:"events"`
 	Seconds      float64 `json:"seconds"`
 	EventsPerSec float64 `json:"events_per_sec"`
+	// CPUSeconds is the process's user+sys time over the step (setup
+	// included); CPUMicrosPerEvent the same per event.
+	CPUSeconds        float64 `json:"cpu_seconds"`
+	CPUMicrosPerEvent float64 `json:"cpu_us_per_event"`
 }
 
 type benchQuery struct {
@@ -112,9 +116,9 @@ func printBench(out io.Writer, rep *benchReport) {
 	fmt.Fprintf(out, "input:   %s (%d events)\n\n", rep.Input, rep.Events)
 	if len(rep.Results) > 0 {
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "measurement\tevents\tseconds\tevents/s\t")
+		fmt.Fprintln(tw, "measurement\tevents\tseconds\tevents/s\tCPU s\tCPU µs/event\t")
 		for _, r := range rep.Results {
-			fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.0f\t\n", r.Name, r.Events, r.Seconds, r.EventsPerSec)
+			fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.0f\t%.3f\t%.2f\t\n", r.Name, r.Events, r.Seconds, r.EventsPerSec, r.CPUSeconds, r.CPUMicrosPerEvent)
 		}
 		tw.Flush()
 		fmt.Fprintln(out)

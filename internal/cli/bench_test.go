@@ -19,9 +19,11 @@ func TestBenchReportsEveryStep(t *testing.T) {
 		} `json:"machine"`
 		Events  int64 `json:"events"`
 		Results []struct {
-			Name         string  `json:"name"`
-			Events       int64   `json:"events"`
-			EventsPerSec float64 `json:"events_per_sec"`
+			Name              string  `json:"name"`
+			Events            int64   `json:"events"`
+			EventsPerSec      float64 `json:"events_per_sec"`
+			CPUSeconds        float64 `json:"cpu_seconds"`
+			CPUMicrosPerEvent float64 `json:"cpu_us_per_event"`
 		} `json:"results"`
 		Ratios            map[string]float64 `json:"ratios"`
 		CallerOverheadPct *float64           `json:"caller_overhead_pct"`
@@ -51,6 +53,9 @@ func TestBenchReportsEveryStep(t *testing.T) {
 		names = append(names, r.Name)
 		if r.EventsPerSec <= 0 || r.Events <= 0 {
 			t.Errorf("%s: %d events at %.0f events/s", r.Name, r.Events, r.EventsPerSec)
+		}
+		if r.CPUSeconds <= 0 || r.CPUMicrosPerEvent <= 0 {
+			t.Errorf("%s: %.3f CPU seconds, %.2f µs per event", r.Name, r.CPUSeconds, r.CPUMicrosPerEvent)
 		}
 	}
 	want := []string{"ingest", "duckdb-read-json", "duckdb-insert-floor", "provider", "appender-bare", "row-insert"}
