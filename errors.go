@@ -9,6 +9,7 @@ import (
 	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/event"
 	"github.com/simcash/simdb/internal/migrate"
+	"github.com/simcash/simdb/internal/pgdb"
 	"github.com/simcash/simdb/internal/provider"
 )
 
@@ -42,6 +43,17 @@ var (
 	// The message says which ticks are not stored and where the stored
 	// events end.
 	ErrWriteFailed = provider.ErrWriteFailed
+	// ErrConcurrentWriter: another writer (another Store, usually another
+	// process on a shared PostgreSQL database) stored events of the
+	// simulation since this one loaded it; this writer's ticks would
+	// interleave with its, so none of its group is stored. It arrives
+	// wrapped in ErrWriteFailed, and the message names the simulation.
+	ErrConcurrentWriter = provider.ErrConcurrentWriter
+	// ErrUnreachable: no PostgreSQL server answered at the URL's address.
+	ErrUnreachable = pgdb.ErrUnreachable
+	// ErrNoDatabase: the PostgreSQL server has no database of the URL's
+	// name; create it first (simdb creates its tables, not the database).
+	ErrNoDatabase = pgdb.ErrNoDatabase
 	// ErrClosed: the Store was closed.
 	ErrClosed = provider.ErrClosed
 	// ErrLocked: the database file is held by another process, or already

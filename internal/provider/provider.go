@@ -59,6 +59,12 @@ var (
 	// filled it had returned. The ticks of that group are not stored; the
 	// simulation's stored events end at the tick the message names.
 	ErrWriteFailed = errors.New("buffered write failed")
+	// ErrConcurrentWriter: another writer (another Store, usually another
+	// process on a shared PostgreSQL database) stored events of the
+	// simulation after this writer loaded it, so this writer's ticks
+	// would interleave with its. Nothing of this writer's group is stored;
+	// it comes wrapped in ErrWriteFailed.
+	ErrConcurrentWriter = errors.New("simulation is being written by another writer")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("simdb store is closed")
 )

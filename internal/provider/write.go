@@ -253,7 +253,7 @@ func (s *Store) reap(st *simState, wait bool) {
 	if job.err != nil {
 		st.pending = nil
 		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
-		st.err = fmt.Errorf("%w: ticks %d..%d of %q were not stored, nor any later tick (stored events end at tick %d): %v",
+		st.err = fmt.Errorf("%w: ticks %d..%d of %q were not stored, nor any later tick (stored events end at tick %d): %w",
 			ErrWriteFailed, job.b.events[0].tick, job.b.lastTick, st.id, st.durableTick, job.err)
 		return
 	}
@@ -310,7 +310,7 @@ func (s *Store) flushLocked(ctx context.Context, st *simState) error {
 	})
 	if err != nil {
 		st.nextSeq, st.lastTick = st.durableSeq, st.durableTick
-		return fmt.Errorf("%w: ticks %d..%d of %q were not stored (stored events end at tick %d): %v",
+		return fmt.Errorf("%w: ticks %d..%d of %q were not stored (stored events end at tick %d): %w",
 			ErrWriteFailed, b.events[0].tick, b.lastTick, st.id, st.durableTick, err)
 	}
 	st.durableSeq, st.durableTick = b.nextSeq, b.lastTick
@@ -324,7 +324,7 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 	if len(b.events) == 0 {
 		return nil
 	}
-	if err := appendEvents(ctx, conn, id, b.events, s.opts.Now()); err != nil {
+	if err := s.be.writeEvents(ctx, conn, id, b.events, s.opts.Now()); err != nil {
 		return err
 	}
 	// Under writeMu (commitBatch runs in writeTx). A batch that rolls back
@@ -343,7 +343,7 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 		PriorEventCount: b.events[0].seq,
 	})
 	if err == nil && n != 1 {
-		err = fmt.Errorf("simulation %q no longer has %d stored events: its events were written by another writer meanwhile", id, b.events[0].seq)
+		err = fmt.Errorf("simulation %q: %w: it no longer has the %d stored events this writer started from", id, ErrConcurrentWriter, b.events[0].seq)
 	}
 	return err
 }

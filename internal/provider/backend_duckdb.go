@@ -1,0 +1,23 @@
+package provider
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// duckdbBackend is an embedded DuckDB file: events go in through Arrow or
+// the Appender (eventwriter_*.go), lists are DuckDB LISTs.
+type duckdbBackend struct{}
+
+func (duckdbBackend) name() string   { return "duckdb" }
+func (duckdbBackend) embedded() bool { return true }
+
+func (duckdbBackend) writeEvents(ctx context.Context, conn *sql.Conn, id string, rows []pendingEvent, createdAt time.Time) error {
+	return appendEvents(ctx, conn, id, rows, createdAt)
+}
+
+func (duckdbBackend) contains(col string) string { return "list_contains(" + col + ", ?)" }
+func (duckdbBackend) oneOf(col string) string    { return "list_contains(?, " + col + ")" }
+func (duckdbBackend) list(v []string) any        { return stringList(v) }
+func (duckdbBackend) txError(err error) error    { return err }
