@@ -13,7 +13,13 @@ FUZZTIME ?= 10s
 TAGS     ?= duckdb_arrow
 GOTAGS   := -tags '$(TAGS)'
 
-.PHONY: all build demo test test-appender test-short test-crash check fmt vet staticcheck sqlc-diff migrations-roundtrip generate fuzz bench clean
+# The PostgreSQL backend's tests need a server: scripts/pgtest.sh runs a
+# command with SIMDB_TEST_POSTGRES set, starting a throwaway PostgreSQL 15
+# cluster (removed afterwards) unless the variable already names one. Plain
+# `go test` without it skips those tests with a message.
+PGTEST   := scripts/pgtest.sh
+
+.PHONY: all build demo test test-appender test-short test-crash check fmt vet staticcheck sqlc-diff migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
 
 all: check test
 
@@ -25,27 +31,29 @@ build:
 demo: build
 	./$(BIN)/simdb --db $(DB) demo
 
-## test: the whole suite against real DuckDB files, with the race detector.
+## test: the whole suite against real DuckDB files and a PostgreSQL server
+## (a throwaway one unless SIMDB_TEST_POSTGRES names one), with the race
+## detector.
 ## Set SIMDB_CORPUS to ../shared/data/simcash-events for the real-stream tests.
 ## The SIGKILL trials are their own target (test-crash): they take minutes
 ## and gain nothing from -race, which slows each trial eightfold.
 TEST_PKGS = $$($(GO) list $(PKGS) | grep -v /internal/crashtest)
 test:
-	$(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
+	$(PGTEST) $(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
 
 ## test-appender: the packages that write events, built without the
 ## duckdb_arrow tag (the Appender writer an importer gets by default).
 test-appender:
-	$(GO) test -count=1 . ./internal/provider/ ./internal/cli/
+	$(PGTEST) $(GO) test -count=1 . ./internal/provider/ ./internal/cli/
 
 test-short:
-	$(GO) test $(GOTAGS) -short -count=1 $(TEST_PKGS)
+	$(PGTEST) $(GO) test $(GOTAGS) -short -count=1 $(TEST_PKGS)
 
 ## test-crash: SIGKILL trials of ingest and of a buffered provider writer.
 test-crash:
 	SIMDB_CRASH_TRIALS=$${SIMDB_CRASH_TRIALS:-20} $(GO) test $(GOTAGS) -count=1 -run 'Crash' -timeout 30m ./internal/crashtest/
 
-check: fmt vet staticcheck sqlc-diff migrations-roundtrip
+check: fmt vet staticcheck sqlc-diff migrations-roundtrip migrations-roundtrip-postgres
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^internal/dbgen/')); \
@@ -74,6 +82,12 @@ migrations-roundtrip:
 	$$tmp/migrate -db $$tmp/rt.duckdb reset && \
 	$$tmp/migrate -db $$tmp/rt.duckdb up && \
 	$$tmp/migrate -db $$tmp/rt.duckdb status
+
+## migrations-roundtrip-postgres: up -> reset -> up -> status through
+## cmd/migrate on a PostgreSQL database, and the two dialects' schemas
+## compared column by column.
+migrations-roundtrip-postgres:
+	$(PGTEST) $(GO) test -count=1 -run 'TestPostgresUpResetUp|TestDialectsMatch' ./cmd/migrate/ ./db/
 
 fuzz:
 	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/event/

@@ -1,7 +1,10 @@
-// Command migrate is goose for simdb's DuckDB files: it applies, rolls back
-// and reports the migrations embedded from db/migrations.
+// Command migrate is goose for simdb's databases: it applies, rolls back
+// and reports the migrations embedded from db/migrations (a DuckDB file) or
+// db/postgres/migrations (a PostgreSQL database, named by a postgres:// or
+// postgresql:// URL; goose's own postgres dialect and version table, so the
+// goose CLI reads the same state).
 //
-//	go run ./cmd/migrate [-db FILE] up|up-by-one|up-to V|down|down-to V|redo|reset|status|version
+//	go run ./cmd/migrate [-db FILE|URL] up|up-by-one|up-to V|down|down-to V|redo|reset|status|version
 //
 // -db defaults to $SIMDB_DB, else simdb.duckdb. Exit status 0 on success,
 // 1 on failure (a locked file names the process holding it), 2 on a usage
@@ -24,6 +27,7 @@ import (
 	"github.com/simcash/simdb/db"
 	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/migrate"
+	"github.com/simcash/simdb/internal/pgdb"
 )
 
 func main() {
@@ -33,7 +37,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: migrate [-db FILE] COMMAND
+const usage = `usage: migrate [-db FILE|URL] COMMAND
 
 Commands:
   up          apply all pending migrations
@@ -46,7 +50,8 @@ Commands:
   status      list migrations and whether each is applied
   version     print the database's schema version
 
--db defaults to $SIMDB_DB, else simdb.duckdb.
+-db is a DuckDB file or a postgres:// URL (the database must exist);
+it defaults to $SIMDB_DB, else simdb.duckdb.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -57,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if defaultDB == "" {
 		defaultDB = "simdb.duckdb"
 	}
-	path := fs.String("db", defaultDB, "DuckDB database file")
+	path := fs.String("db", defaultDB, "DuckDB database file or postgres:// URL")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0 // -h asked for the usage, which is not an error
@@ -91,6 +96,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	if pgdb.IsDSN(*path) {
+		return runPostgres(ctx, *path, cmd, version, stdout, stderr)
+	}
 	readOnly := cmd == "status" || cmd == "version"
 	target := *path
 	if _, err := os.Stat(target); errors.Is(err, os.ErrNotExist) {
@@ -117,6 +125,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := execute(ctx, m, cmd, version, stdout); err != nil {
 		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, *path, err)
+		return 1
+	}
+	return 0
+}
+
+// runPostgres runs cmd on the PostgreSQL database dsn names.
+func runPostgres(ctx context.Context, dsn, cmd string, version int64, stdout, stderr io.Writer) int {
+	name := pgdb.Redact(dsn)
+	sqldb, err := pgdb.Open(ctx, dsn, pgdb.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "migrate: %v\n", err)
+		return 1
+	}
+	defer sqldb.Close()
+	m, err := migrate.NewPostgres(sqldb, db.PostgresMigrations())
+	if err != nil {
+		fmt.Fprintf(stderr, "migrate: %v\n", err)
+		return 1
+	}
+	if err := execute(ctx, m, cmd, version, stdout); err != nil {
+		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, name, err)
 		return 1
 	}
 	return 0
