@@ -1,0 +1,242 @@
+package simdb_test
+
+// Tests of what only a shared server allows: writers in several processes
+// (or several Stores) on one PostgreSQL database.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/testutil"
+)
+
+// Two Stores — on PostgreSQL, as good as two processes: each has its own
+// connections — write one simulation. The second to commit finds the run
+// moved past the event count it loaded and fails with ErrConcurrentWriter
+// (inside ErrWriteFailed), naming the simulation; nothing of it is stored,
+// and the first writer's run is whole.
+func TestPostgresSecondWriterOfOneSimulationFails(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	ctx := context.Background()
+	a := openPG(t, dsn, simdb.Options{Durability: simdb.Durable})
+	b := openPG(t, dsn, simdb.Options{})
+	if err := a.PersistSimulationStart(ctx, "shared", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PersistTickEvents(ctx, "shared", 0, raws(arrival(0, "a0"))); err != nil {
+		t.Fatal(err)
+	}
+	// b loads the run (1 event stored) and buffers tick 1.
+	if _, err := b.PersistTickEvents(ctx, "shared", 1, raws(arrival(1, "b1"), settlement(1, "b1"))); err != nil {
+		t.Fatal(err)
+	}
+	// a stores its tick 1 first.
+	if _, err := a.PersistTickEvents(ctx, "shared", 1, raws(arrival(1, "a1"))); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Flush(ctx)
+	if !errors.Is(err, simdb.ErrConcurrentWriter) || !errors.Is(err, simdb.ErrWriteFailed) || !strings.Contains(err.Error(), `"shared"`) {
+		t.Fatalf("second writer's flush: %v, want ErrConcurrentWriter naming the simulation", err)
+	}
+	if err := a.PersistSimulationComplete(ctx, "shared", simdb.Metrics{TotalArrivals: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var txs []string
+	for ev, err := range a.StreamEvents(ctx, "shared", simdb.EventFilter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, *ev.TxID)
+	}
+	if strings.Join(txs, ",") != "a0,a1" {
+		t.Fatalf("stored events %v, want only the first writer's a0,a1", txs)
+	}
+	sum, err := a.GetSimulationSummary(ctx, "shared")
+	if err != nil || sum.EventCount != 2 || sum.Status != "completed" {
+		t.Fatalf("summary %+v, %v", sum.Simulation, err)
+	}
+}
+
+// A writer whose commit waits on another's row lock sees the result once
+// it is granted: many Stores racing to commit the same tick of one run,
+// exactly one stores it and every other fails with ErrConcurrentWriter.
+func TestPostgresRacingWritersOneWins(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	ctx := context.Background()
+	first := openPG(t, dsn, simdb.Options{Durability: simdb.Durable})
+	if err := first.PersistSimulationStart(ctx, "race", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 6
+	stores := make([]*simdb.Store, writers)
+	for i := range stores {
+		stores[i] = openPG(t, dsn, simdb.Options{})
+		// Load the run (0 events) and buffer the same tick in each.
+		if _, err := stores[i].PersistTickEvents(ctx, "race", 0, raws(arrival(0, fmt.Sprintf("w%d", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() { errs[i] = s.Flush(ctx) })
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, simdb.ErrConcurrentWriter):
+			t.Errorf("writer %d: %v, want nil or ErrConcurrentWriter", i, err)
+		}
+	}
+	sum, err := first.GetSimulationSummary(ctx, "race")
+	if won != 1 || err != nil || sum.EventCount != 1 {
+		t.Fatalf("%d writers stored the tick, run has %d events (%v); want exactly one", won, sum.EventCount, err)
+	}
+}
+
+func openPG(t *testing.T, dsn string, opts simdb.Options) *simdb.Store {
+	t.Helper()
+	s, err := simdb.Open(context.Background(), dsn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+const workerEnv = "SIMDB_TEST_PG_WORKER"
+
+// TestHelperPostgresWorker is not a test: re-executed by
+// TestPostgresWorkerProcesses with $SIMDB_TEST_PG_WORKER set to
+// "DSN|sim=seed,sim=seed", it ingests a generated stream per simulation
+// into the database, one after the other, and exits 0 when all completed.
+func TestHelperPostgresWorker(t *testing.T) {
+	spec := os.Getenv(workerEnv)
+	if spec == "" {
+		t.Skip("helper process of TestPostgresWorkerProcesses")
+	}
+	dsn, sims, _ := strings.Cut(spec, "|")
+	ctx := context.Background()
+	store, err := simdb.Open(ctx, dsn, simdb.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	for _, s := range strings.Split(sims, ",") {
+		id, seed, _ := strings.Cut(s, "=")
+		if err := ingestGenerated(ctx, store, id, workerStream(seed)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	if err := store.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func workerStream(seed string) gen.Options {
+	var n int64
+	fmt.Sscan(seed, &n)
+	return gen.Options{Agents: 6, Days: 2, TicksPerDay: 50, Seed: n, EventsPerTick: 60}
+}
+
+func ingestGenerated(ctx context.Context, store *simdb.Store, id string, o gen.Options) error {
+	var stream bytes.Buffer
+	if _, err := gen.Write(&stream, o); err != nil {
+		return err
+	}
+	if err := store.PersistSimulationStart(ctx, id, gen.Config(o), simdb.StartOptions{}); err != nil {
+		return err
+	}
+	res, err := store.IngestJSONL(ctx, id, &stream, simdb.IngestOptions{})
+	if err != nil {
+		return fmt.Errorf("ingest %s: %w", id, err)
+	}
+	return store.PersistSimulationComplete(ctx, id, res.Metrics)
+}
+
+// Worker processes write different simulations into one PostgreSQL
+// database at once: every run completes with every event, each stored
+// exactly as the same stream ingested alone into a DuckDB file.
+func TestPostgresWorkerProcesses(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	const workers, perWorker = 4, 2
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for w := range workers {
+		var sims []string
+		for r := range perWorker {
+			sims = append(sims, fmt.Sprintf("w%d-r%d=%d", w, r, 100+w*perWorker+r))
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPostgresWorker$", "-test.count=1")
+		cmd.Env = append(os.Environ(), workerEnv+"="+dsn+"|"+strings.Join(sims, ","))
+		out := &bytes.Buffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, out)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("worker %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	ctx := context.Background()
+	pg := openPG(t, dsn, simdb.Options{ReadOnly: true})
+	runs, err := pg.ListSimulations(ctx, simdb.ListFilter{Status: "completed"})
+	if err != nil || len(runs) != workers*perWorker {
+		t.Fatalf("%d completed runs (%v), want %d", len(runs), err, workers*perWorker)
+	}
+	duck, err := simdb.Open(ctx, filepath.Join(t.TempDir(), "alone.duckdb"), simdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer duck.Close()
+	for w := range workers {
+		for r := range perWorker {
+			id := fmt.Sprintf("w%d-r%d", w, r)
+			if err := ingestGenerated(ctx, duck, id, workerStream(fmt.Sprint(100+w*perWorker+r))); err != nil {
+				t.Fatal(err)
+			}
+			want, got := rawStream(t, duck, id), rawStream(t, pg, id)
+			if len(want) == 0 || !slices.Equal(got, want) {
+				t.Fatalf("%s: PostgreSQL holds %d events, DuckDB %d, or different ones", id, len(got), len(want))
+			}
+		}
+	}
+}
+
+// rawStream is every event of the run as the JSON it was persisted as.
+func rawStream(t *testing.T, s *simdb.Store, id string) []string {
+	t.Helper()
+	var out []string
+	for ev, err := range s.StreamEvents(context.Background(), id, simdb.EventFilter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := ev.Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d %d %s", ev.Seq, ev.Tick, raw))
+	}
+	return out
+}
