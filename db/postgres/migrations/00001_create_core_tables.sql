@@ -7,8 +7,10 @@
 --     and rewrites numbers, and export must give back the ingested bytes;
 --   - simulation_events has a primary key on (simulation_id, seq) and an
 --     index on (simulation_id, tick, seq): PostgreSQL has no zone maps, so
---     without them every read of a run scans every run's rows. The key also
---     makes a second writer of a run fail rather than interleave.
+--     without them every read of a run scans every run's rows (a page of
+--     one tick of the medium stream: 0.13-0.2 ms through the index). The
+--     key also makes a second writer of a run fail rather than interleave.
+--     00004 adds a GIN index on tx_ids and says why.
 -- Timestamps are TIMESTAMP (without time zone) holding UTC, as in DuckDB.
 
 CREATE TABLE simulations (
