@@ -1,0 +1,113 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/testutil"
+)
+
+// The PostgreSQL writer (COPY) stores exactly the rows DuckDB's writer does
+// — every column of every row, event_id included, with the timestamps at
+// microseconds — and the same register and summary rows: the same stream,
+// same clock, same group commits, on both backends. (DuckDB's own two
+// writers are held to one golden file by TestEventWritersStoreTheSameRows.)
+func TestBackendsStoreTheSameRows(t *testing.T) {
+	ctx := context.Background()
+	dsn := testutil.PostgresURL(t)
+	// A clock with nanoseconds and not in UTC: both must store UTC
+	// microseconds.
+	now := time.Date(2025, 1, 2, 3, 4, 5, 678901999, time.FixedZone("X", 5*3600))
+	o := gen.Options{Agents: 5, Days: 2, TicksPerDay: 10, Seed: 7, EventsPerTick: 40}
+	var stream bytes.Buffer
+	if _, err := gen.Write(&stream, o); err != nil {
+		t.Fatal(err)
+	}
+	queries := map[string]string{
+		"events": `SELECT event_id || '|' || simulation_id || '|' || CAST(seq AS VARCHAR) || '|' || CAST(tick AS VARCHAR) || '|' ||
+			CAST(day AS VARCHAR) || '|' || strftime_ts(event_timestamp) || '|' || event_type || '|' || details || '|' ||
+			coalesce(agent_id, '<null>') || '|' || coalesce(tx_id, '<null>') || '|' || strftime_ts(created_at) || '|' ||
+			array_to_string(agents, ',') || '|' || array_to_string(tx_ids, ',') || '|' || CAST(key_layout AS VARCHAR)
+			FROM simulation_events ORDER BY seq`,
+		"registers": `SELECT simulation_id || '|' || CAST(tick AS VARCHAR) || '|' || agent_id || '|' || register_key || '|' ||
+			CAST(CAST(round(register_value * 1e9) AS BIGINT) AS VARCHAR) FROM agent_state_registers ORDER BY tick, agent_id, register_key`,
+		"types":  `SELECT event_type || '|' || CAST(event_count AS VARCHAR) FROM simulation_event_types ORDER BY event_type`,
+		"agents": `SELECT agent_id || '|' || CAST(event_count AS VARCHAR) FROM simulation_agents ORDER BY agent_id`,
+		"run":    `SELECT CAST(event_count AS VARCHAR) || '|' || CAST(last_tick AS VARCHAR) || '|' || status || '|' || config_hash FROM simulations`,
+	}
+	// (The dialects print doubles differently: registers compare in
+	// billionths.) strftime_ts spells a timestamp with microseconds in either dialect.
+	spell := map[string]string{
+		"duckdb":   "strftime(%s, '%%Y-%%m-%%d %%H:%%M:%%S.%%f')",
+		"postgres": "to_char(%s, 'YYYY-MM-DD HH24:MI:SS.US')",
+	}
+	got := map[string]map[string][]string{}
+	for _, db := range []string{filepath.Join(t.TempDir(), "rows.duckdb"), dsn} {
+		s, err := Open(ctx, db, Options{FlushEvents: 300, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.PersistSimulationStart(ctx, "rows", gen.Config(o), StartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.IngestJSONL(ctx, "rows", bytes.NewReader(stream.Bytes()), IngestOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got[s.Backend()] = map[string][]string{}
+		for name, q := range queries {
+			q = expandTimestamps(q, spell[s.Backend()])
+			rows, err := s.sqlDB().QueryContext(ctx, q)
+			if err != nil {
+				t.Fatalf("%s on %s: %v", name, s.Backend(), err)
+			}
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					t.Fatal(err)
+				}
+				got[s.Backend()][name] = append(got[s.Backend()][name], line)
+			}
+			if err := rows.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	duck, pg := got["duckdb"], got["postgres"]
+	if len(duck["events"]) < 500 || len(duck["registers"]) == 0 || !strings.Contains(duck["events"][0], ".678901|") {
+		t.Fatalf("too little to compare: %d events, %d registers; first row %q", len(duck["events"]), len(duck["registers"]), duck["events"][0])
+	}
+	for name := range queries {
+		if !slices.Equal(duck[name], pg[name]) {
+			for i := range min(len(duck[name]), len(pg[name])) {
+				if duck[name][i] != pg[name][i] {
+					t.Fatalf("%s row %d:\n  DuckDB     %s\n  PostgreSQL %s", name, i, duck[name][i], pg[name][i])
+				}
+			}
+			t.Fatalf("%s: DuckDB has %d rows, PostgreSQL %d", name, len(duck[name]), len(pg[name]))
+		}
+	}
+}
+
+// expandTimestamps replaces strftime_ts(col) in q with spell's form.
+func expandTimestamps(q, spell string) string {
+	for {
+		i := strings.Index(q, "strftime_ts(")
+		if i < 0 {
+			return q
+		}
+		j := strings.Index(q[i:], ")") + i
+		col := q[i+len("strftime_ts(") : j]
+		q = q[:i] + strings.ReplaceAll(strings.ReplaceAll(spell, "%%", "\x00"), "%s", col) + q[j+1:]
+		q = strings.ReplaceAll(q, "\x00", "%")
+	}
+}
