@@ -23,6 +23,7 @@ import (
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/event"
 	"github.com/simcash/simdb/internal/gen"
+	"github.com/simcash/simdb/internal/pgdb"
 	"github.com/simcash/simdb/internal/provider"
 	"github.com/spf13/cobra"
 )
@@ -613,17 +614,24 @@ func benchCallerOverhead(ctx context.Context, dbPath string, config json.RawMess
 
 // benchQueries times the read side on the ingested database.
 // benchExisting measures the read side on run sim of the database at path.
+// A PostgreSQL URL has no file to size: its bytes per event are left out.
 func benchExisting(ctx context.Context, path, sim string) (*benchReport, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
+	size, input := int64(-1), pgdb.Redact(path)
+	if !pgdb.IsDSN(path) {
+		input = path
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		size = st.Size()
 	}
-	rep := &benchReport{Machine: machineInfo(ctx), Input: path, Ratios: map[string]float64{}}
+	rep := &benchReport{Machine: machineInfo(ctx), Input: input, Ratios: map[string]float64{}}
+	var err error
 	if rep.Queries, rep.Events, err = benchQueries(ctx, path, sim); err != nil {
 		return nil, err
 	}
-	if rep.Events > 0 {
-		rep.DBBytesPerEvent = float64(st.Size()) / float64(rep.Events)
+	if rep.Events > 0 && size >= 0 {
+		rep.DBBytesPerEvent = float64(size) / float64(rep.Events)
 	}
 	return rep, nil
 }
