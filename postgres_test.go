@@ -6,9 +6,11 @@ package simdb_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -239,4 +241,59 @@ func rawStream(t *testing.T, s *simdb.Store, id string) []string {
 		out = append(out, fmt.Sprintf("%d %d %s", ev.Seq, ev.Tick, raw))
 	}
 	return out
+}
+
+// A role that may only read and write the tables runs simdb: Open (schema
+// already up to date), a whole run, its reads. No superuser, no DDL.
+func TestPostgresNeedsNoSuperuser(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	ctx := context.Background()
+	openPG(t, dsn, simdb.Options{}).Close() // migrates, as the owner
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := "simdb_worker_" + strings.TrimPrefix(u.Path, "/simdb_test_")
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE",
+		"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO " + role,
+	} {
+		if _, err := admin.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		// Before the database is dropped: a role cannot go while it holds
+		// grants there.
+		_, _ = admin.ExecContext(ctx, "DROP OWNED BY "+role)
+		_, _ = admin.ExecContext(ctx, "DROP ROLE "+role)
+	})
+	u.User = url.User(role)
+	store := openPG(t, u.String(), simdb.Options{Durability: simdb.Durable})
+	if err := store.PersistSimulationStart(ctx, "limited", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PersistTickEvents(ctx, "limited", 0, raws(arrival(0, "t1"), registerSet(0, "BANK_A", "k", 1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PersistSimulationComplete(ctx, "limited", simdb.Metrics{TotalArrivals: 1}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := store.GetSimulationEvents(ctx, "limited", simdb.EventFilter{TxID: "t1"})
+	if err != nil || page.Total != 1 {
+		t.Fatalf("page %+v, %v", page, err)
+	}
+	// And the role really is limited: it cannot change the schema.
+	var super bool
+	if err := admin.QueryRowContext(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = $1", role).Scan(&super); err != nil || super {
+		t.Fatalf("rolsuper %v, %v", super, err)
+	}
+	if _, err := simdb.RawDB(store).ExecContext(ctx, "CREATE TABLE t_not_allowed (x int)"); err == nil {
+		t.Fatal("the limited role created a table")
+	}
 }
