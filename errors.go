@@ -44,10 +44,12 @@ var (
 	// events end.
 	ErrWriteFailed = provider.ErrWriteFailed
 	// ErrConcurrentWriter: another writer (another Store, usually another
-	// process on a shared PostgreSQL database) stored events of the
-	// simulation since this one loaded it; this writer's ticks would
-	// interleave with its, so none of its group is stored. It arrives
-	// wrapped in ErrWriteFailed, and the message names the simulation.
+	// process on a shared PostgreSQL database) is writing the simulation.
+	// A Store claims a run from its start or first write until it
+	// completes or fails it or closes, so the second writer's first call
+	// fails with this, having stored and buffered nothing; should the
+	// claims be bypassed, a group that would interleave fails with it
+	// inside ErrWriteFailed. The message names the simulation.
 	ErrConcurrentWriter = provider.ErrConcurrentWriter
 	// ErrUnreachable: no PostgreSQL server answered at the URL's address.
 	ErrUnreachable = pgdb.ErrUnreachable

@@ -25,10 +25,11 @@ import (
 )
 
 // Two Stores — on PostgreSQL, as good as two processes: each has its own
-// connections — write one simulation. The second to commit finds the run
-// moved past the event count it loaded and fails with ErrConcurrentWriter
-// (inside ErrWriteFailed), naming the simulation; nothing of it is stored,
-// and the first writer's run is whole.
+// connections — write one simulation. The first to write it claims it; the
+// second's first call fails at once with ErrConcurrentWriter naming the
+// run, having buffered nothing, and the first writer's run is whole. Once
+// the first has completed the run, it is no one's, and the second finds it
+// completed.
 func TestPostgresSecondWriterOfOneSimulationFails(t *testing.T) {
 	dsn := testutil.PostgresURL(t)
 	ctx := context.Background()
@@ -40,23 +41,26 @@ func TestPostgresSecondWriterOfOneSimulationFails(t *testing.T) {
 	if _, err := a.PersistTickEvents(ctx, "shared", 0, raws(arrival(0, "a0"))); err != nil {
 		t.Fatal(err)
 	}
-	// b loads the run (1 event stored) and buffers tick 1.
-	if _, err := b.PersistTickEvents(ctx, "shared", 1, raws(arrival(1, "b1"), settlement(1, "b1"))); err != nil {
-		t.Fatal(err)
+	for name, call := range map[string]func() error{
+		"tick": func() error {
+			_, err := b.PersistTickEvents(ctx, "shared", 1, raws(arrival(1, "b1")))
+			return err
+		},
+		"fail":     func() error { return b.PersistSimulationFailed(ctx, "shared", "not mine") },
+		"complete": func() error { return b.PersistSimulationComplete(ctx, "shared", simdb.Metrics{}) },
+	} {
+		if err := call(); !errors.Is(err, simdb.ErrConcurrentWriter) || !strings.Contains(err.Error(), `"shared"`) {
+			t.Fatalf("second writer's %s: %v, want ErrConcurrentWriter naming the simulation", name, err)
+		}
 	}
-	// a stores its tick 1 first.
 	if _, err := a.PersistTickEvents(ctx, "shared", 1, raws(arrival(1, "a1"))); err != nil {
 		t.Fatal(err)
-	}
-	err := b.Flush(ctx)
-	if !errors.Is(err, simdb.ErrConcurrentWriter) || !errors.Is(err, simdb.ErrWriteFailed) || !strings.Contains(err.Error(), `"shared"`) {
-		t.Fatalf("second writer's flush: %v, want ErrConcurrentWriter naming the simulation", err)
 	}
 	if err := a.PersistSimulationComplete(ctx, "shared", simdb.Metrics{TotalArrivals: 2}); err != nil {
 		t.Fatal(err)
 	}
 	var txs []string
-	for ev, err := range a.StreamEvents(ctx, "shared", simdb.EventFilter{}) {
+	for ev, err := range b.StreamEvents(ctx, "shared", simdb.EventFilter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,15 +69,13 @@ func TestPostgresSecondWriterOfOneSimulationFails(t *testing.T) {
 	if strings.Join(txs, ",") != "a0,a1" {
 		t.Fatalf("stored events %v, want only the first writer's a0,a1", txs)
 	}
-	sum, err := a.GetSimulationSummary(ctx, "shared")
-	if err != nil || sum.EventCount != 2 || sum.Status != "completed" {
-		t.Fatalf("summary %+v, %v", sum.Simulation, err)
+	if _, err := b.PersistTickEvents(ctx, "shared", 2, raws(arrival(2, "b2"))); !errors.Is(err, simdb.ErrSimulationNotRunning) {
+		t.Fatalf("second writer after completion: %v, want ErrSimulationNotRunning", err)
 	}
 }
 
-// A writer whose commit waits on another's row lock sees the result once
-// it is granted: many Stores racing to commit the same tick of one run,
-// exactly one stores it and every other fails with ErrConcurrentWriter.
+// Many Stores racing to write the same tick of one run: exactly one stores
+// it, every other fails with ErrConcurrentWriter, and the run holds it once.
 func TestPostgresRacingWritersOneWins(t *testing.T) {
 	dsn := testutil.PostgresURL(t)
 	ctx := context.Background()
@@ -81,19 +83,21 @@ func TestPostgresRacingWritersOneWins(t *testing.T) {
 	if err := first.PersistSimulationStart(ctx, "race", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	first.Close() // the run is no one's: the writers race for it
 	const writers = 6
 	stores := make([]*simdb.Store, writers)
 	for i := range stores {
 		stores[i] = openPG(t, dsn, simdb.Options{})
-		// Load the run (0 events) and buffer the same tick in each.
-		if _, err := stores[i].PersistTickEvents(ctx, "race", 0, raws(arrival(0, fmt.Sprintf("w%d", i)))); err != nil {
-			t.Fatal(err)
-		}
 	}
 	errs := make([]error, writers)
 	var wg sync.WaitGroup
 	for i, s := range stores {
-		wg.Go(func() { errs[i] = s.Flush(ctx) })
+		wg.Go(func() {
+			_, errs[i] = s.PersistTickEvents(ctx, "race", 0, raws(arrival(0, fmt.Sprintf("w%d", i))))
+			if errs[i] == nil {
+				errs[i] = s.Flush(ctx)
+			}
+		})
 	}
 	wg.Wait()
 	won := 0
@@ -105,9 +109,53 @@ func TestPostgresRacingWritersOneWins(t *testing.T) {
 			t.Errorf("writer %d: %v, want nil or ErrConcurrentWriter", i, err)
 		}
 	}
-	sum, err := first.GetSimulationSummary(ctx, "race")
+	sum, err := stores[0].GetSimulationSummary(ctx, "race")
 	if won != 1 || err != nil || sum.EventCount != 1 {
 		t.Fatalf("%d writers stored the tick, run has %d events (%v); want exactly one", won, sum.EventCount, err)
+	}
+}
+
+// RecoverInterrupted on a shared database fails the runs whose writer is
+// gone (its Store closed or its process died, taking its claim along) and
+// leaves alone the runs another Store is writing.
+func TestPostgresRecoverLeavesLiveRunsAlone(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	ctx := context.Background()
+	live := openPG(t, dsn, simdb.Options{Durability: simdb.Durable})
+	if err := live.PersistSimulationStart(ctx, "live", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone := openPG(t, dsn, simdb.Options{Durability: simdb.Durable})
+	for _, id := range []string{"orphan-1", "orphan-2"} {
+		if err := gone.PersistSimulationStart(ctx, id, json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gone.PersistTickEvents(ctx, id, 0, raws(arrival(0, id))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := gone.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec := openPG(t, dsn, simdb.Options{})
+	ids, err := rec.RecoverInterrupted(ctx)
+	if err != nil || strings.Join(ids, ",") != "orphan-1,orphan-2" {
+		t.Fatalf("recovered %v (%v), want the two orphans", ids, err)
+	}
+	if _, err := live.PersistTickEvents(ctx, "live", 0, raws(arrival(0, "l0"))); err != nil {
+		t.Fatalf("the live run after recover: %v", err)
+	}
+	if err := live.PersistSimulationComplete(ctx, "live", simdb.Metrics{TotalArrivals: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// The recovered runs are the recovering Store's no more: another
+	// Store can fail or inspect them, and a second recover finds nothing.
+	if ids, err := openPG(t, dsn, simdb.Options{}).RecoverInterrupted(ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("second recover: %v, %v", ids, err)
+	}
+	sum, err := rec.GetSimulationSummary(ctx, "orphan-1")
+	if err != nil || sum.Status != "failed" || sum.EventCount != 1 {
+		t.Fatalf("orphan-1: %+v, %v", sum.Simulation, err)
 	}
 }
 

@@ -39,6 +39,14 @@ type backend interface {
 	// txError turns a failed write transaction's error into the
 	// provider's terms (a sentinel where one applies).
 	txError(err error) error
+	// claim marks the simulation as written by this Store until release
+	// (or close), failing with ErrConcurrentWriter when a live writer
+	// elsewhere has claimed it. A file has one writer by construction:
+	// DuckDB's does nothing.
+	claim(ctx context.Context, id string) error
+	release(id string)
+	// close gives up every claim; the Store closes the database after.
+	close() error
 }
 
 // Backend names the database the Store runs on: "duckdb" or "postgres".
@@ -63,7 +71,12 @@ func openBackend(ctx context.Context, path string, opts Options) (backend, *sql.
 			_ = sqldb.Close()
 			return nil, nil, "", fmt.Errorf("open %s: %w", name, err)
 		}
-		return postgresBackend{}, sqldb, name, nil
+		be, err := newPostgresBackend(ctx, sqldb, opts.ReadOnly)
+		if err != nil {
+			_ = sqldb.Close()
+			return nil, nil, "", fmt.Errorf("open %s: %w", name, err)
+		}
+		return be, sqldb, name, nil
 	}
 	sqldb, err := duckfile.Open(ctx, path, duckfile.Options{ReadOnly: opts.ReadOnly, Threads: opts.Threads, MemoryLimit: opts.MemoryLimit})
 	if err != nil {

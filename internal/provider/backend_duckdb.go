@@ -21,3 +21,7 @@ func (duckdbBackend) contains(col string) string { return "list_contains(" + col
 func (duckdbBackend) oneOf(col string) string    { return "list_contains(?, " + col + ")" }
 func (duckdbBackend) list(v []string) any        { return stringList(v) }
 func (duckdbBackend) txError(err error) error    { return err }
+
+func (duckdbBackend) claim(context.Context, string) error { return nil }
+func (duckdbBackend) release(string)                      {}
+func (duckdbBackend) close() error                        { return nil }

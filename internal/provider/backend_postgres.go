@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -13,24 +14,101 @@ import (
 // postgresBackend is a PostgreSQL server reached through pgx: events go in
 // through COPY (eventwriter_postgres.go), lists are TEXT[] arrays.
 //
-// Writers of one simulation in different processes are kept apart by a row
-// lock: every event write locks the simulation's row first (SELECT … FOR
-// UPDATE) and checks that the run still has the event count its group
-// starts from, so a second writer waits for the first's commit and then
-// fails with ErrConcurrentWriter instead of interleaving. Different
-// simulations lock different rows and write side by side.
-type postgresBackend struct{}
+// Writers of one simulation in different processes are kept apart twice:
+//   - a claim: a Store that writes a simulation holds a session advisory
+//     lock on it (keyed by a 64-bit hash of its id) on a connection of its
+//     own, from its first write of the run until the run completes or
+//     fails or the Store closes; PostgreSQL drops it with the session, so
+//     a crashed writer's claim goes with its connection. A second writer's
+//     first call fails at once with ErrConcurrentWriter, before it buffers
+//     anything, and RecoverInterrupted fails only runs nobody claims;
+//   - a row lock: every event write locks the simulation's row (SELECT …
+//     FOR UPDATE) and checks that the run still has the event count its
+//     group starts from, so even writers that got past the claims (a
+//     session lost and reconnected) cannot interleave: the second waits
+//     for the first's commit and fails with ErrConcurrentWriter.
+//
+// Different simulations lock different rows and write side by side.
+type postgresBackend struct {
+	// session holds the claims (nil for a read-only Store, which claims
+	// nothing). Guarded by mu, as is held.
+	mu      sync.Mutex
+	session *sql.Conn
+	held    map[string]bool
+}
 
-func (postgresBackend) name() string   { return "postgres" }
-func (postgresBackend) embedded() bool { return false }
+func newPostgresBackend(ctx context.Context, db *sql.DB, readOnly bool) (*postgresBackend, error) {
+	be := &postgresBackend{held: make(map[string]bool)}
+	if readOnly {
+		return be, nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open the session that holds write claims: %w", err)
+	}
+	be.session = conn
+	return be, nil
+}
+
+func (*postgresBackend) name() string   { return "postgres" }
+func (*postgresBackend) embedded() bool { return false }
+
+// claimKey is the advisory lock key of a simulation id. A collision of two
+// ids' 64-bit hashes would only make one wait for the other's writer.
+const claimKey = `hashtextextended($1, 0)`
+
+func (be *postgresBackend) claim(ctx context.Context, id string) error {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if be.session == nil || be.held[id] {
+		return nil
+	}
+	var ok bool
+	if err := be.session.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+claimKey+`)`, id).Scan(&ok); err != nil {
+		return fmt.Errorf("claim simulation %q: %w", id, err)
+	}
+	if !ok {
+		return fmt.Errorf("simulation %q: %w: another Store (another process, or another Open in this one) is writing it", id, ErrConcurrentWriter)
+	}
+	be.held[id] = true
+	return nil
+}
+
+func (be *postgresBackend) release(id string) {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if !be.held[id] {
+		return
+	}
+	delete(be.held, id)
+	// A failed unlock leaves the claim until the Store closes; nothing is
+	// lost but the chance for another writer to take the run over sooner.
+	_, _ = be.session.ExecContext(context.Background(), `SELECT pg_advisory_unlock(`+claimKey+`)`, id)
+}
+
+func (be *postgresBackend) close() error {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if be.session == nil {
+		return nil
+	}
+	// Unlock before the connection goes back to the pool: the session
+	// (and its locks) outlive Conn.Close until the pool closes it.
+	_, err := be.session.ExecContext(context.Background(), `SELECT pg_advisory_unlock_all()`)
+	if cerr := be.session.Close(); err == nil {
+		err = cerr
+	}
+	be.session, be.held = nil, nil
+	return err
+}
 
 // contains uses the array containment operator rather than `? = ANY(col)`:
 // it reads the same and a GIN index on the column can answer it.
-func (postgresBackend) contains(col string) string { return col + " @> ARRAY[?]::text[]" }
-func (postgresBackend) oneOf(col string) string    { return col + " = ANY(?)" }
-func (postgresBackend) list(v []string) any        { return v }
+func (*postgresBackend) contains(col string) string { return col + " @> ARRAY[?]::text[]" }
+func (*postgresBackend) oneOf(col string) string    { return col + " = ANY(?)" }
+func (*postgresBackend) list(v []string) any        { return v }
 
-func (postgresBackend) writeEvents(ctx context.Context, conn *sql.Conn, id string, rows []pendingEvent, createdAt time.Time) error {
+func (*postgresBackend) writeEvents(ctx context.Context, conn *sql.Conn, id string, rows []pendingEvent, createdAt time.Time) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -52,7 +130,7 @@ func (postgresBackend) writeEvents(ctx context.Context, conn *sql.Conn, id strin
 // second start of one id (the other PersistSimulationStart committed
 // between this one's check and its insert) and, should the row lock ever
 // be bypassed, a second writer's events.
-func (postgresBackend) txError(err error) error {
+func (*postgresBackend) txError(err error) error {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "23505" { // unique_violation
 		return err

@@ -3,6 +3,8 @@ package provider
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -109,5 +111,53 @@ func expandTimestamps(q, spell string) string {
 		col := q[i+len("strftime_ts(") : j]
 		q = q[:i] + strings.ReplaceAll(strings.ReplaceAll(spell, "%%", "\x00"), "%s", col) + q[j+1:]
 		q = strings.ReplaceAll(q, "\x00", "%")
+	}
+}
+
+// Should two writers of one run get past the claims (a writer's claim
+// session lost and its claim gone with it), the row lock and the event
+// count still keep them apart: the second to commit fails with
+// ErrConcurrentWriter inside ErrWriteFailed and stores nothing.
+func TestPostgresRowLockStopsAnUnclaimedWriter(t *testing.T) {
+	ctx := context.Background()
+	dsn := testutil.PostgresURL(t)
+	a, err := Open(ctx, dsn, Options{Durability: Durable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// b's claims are lost, as with a dropped session.
+	if err := b.be.close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := []byte(`{"ticks_per_day":10,"num_days":1}`)
+	ev := func(tx string) []json.RawMessage {
+		return []json.RawMessage{json.RawMessage(`{"event_type":"Arrival","tx_id":"` + tx + `","sender_id":"A","receiver_id":"B","amount":1}`)}
+	}
+	if err := a.PersistSimulationStart(ctx, "run", cfg, StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PersistTickEvents(ctx, "run", 0, ev("a0")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PersistTickEvents(ctx, "run", 1, ev("b1")); err != nil { // buffered: loads 1 event
+		t.Fatal(err)
+	}
+	if _, err := a.PersistTickEvents(ctx, "run", 1, ev("a1")); err != nil {
+		t.Fatal(err)
+	}
+	err = b.Flush(ctx)
+	if !errors.Is(err, ErrConcurrentWriter) || !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), `"run"`) {
+		t.Fatalf("unclaimed writer's flush: %v, want ErrConcurrentWriter in ErrWriteFailed naming the run", err)
+	}
+	var n int64
+	var txs string
+	if err := a.sqlDB().QueryRowContext(ctx, `SELECT count(*), string_agg(tx_id, ',' ORDER BY seq) FROM simulation_events`).Scan(&n, &txs); err != nil || txs != "a0,a1" {
+		t.Fatalf("stored %d events %q (%v), want a0,a1", n, txs, err)
 	}
 }

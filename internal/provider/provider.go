@@ -60,10 +60,10 @@ var (
 	// simulation's stored events end at the tick the message names.
 	ErrWriteFailed = errors.New("buffered write failed")
 	// ErrConcurrentWriter: another writer (another Store, usually another
-	// process on a shared PostgreSQL database) stored events of the
-	// simulation after this writer loaded it, so this writer's ticks
-	// would interleave with its. Nothing of this writer's group is stored;
-	// it comes wrapped in ErrWriteFailed.
+	// process on a shared PostgreSQL database) is writing the simulation:
+	// it claims the run (postgresBackend), or it stored events after this
+	// writer loaded the run (then wrapped in ErrWriteFailed). Nothing of
+	// this writer's call or group is stored.
 	ErrConcurrentWriter = errors.New("simulation is being written by another writer")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("simdb store is closed")

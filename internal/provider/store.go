@@ -178,6 +178,9 @@ func (s *Store) Close() error {
 		}
 		s.writeMu.Unlock()
 	}
+	if cerr := s.be.close(); err == nil {
+		err = cerr
+	}
 	if cerr := s.sqlDB().Close(); err == nil {
 		err = cerr
 	}

@@ -103,6 +103,12 @@ func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
 			}
 			return nil, fmt.Errorf("load simulation %q: %w", id, err)
 		}
+		// A second writer of the run fails here, before it buffers a tick.
+		if err := s.be.claim(ctx, id); err != nil {
+			s.forget(st)
+			st.mu.Unlock()
+			return nil, err
+		}
 		st.loaded = true
 		st.status = row.Status
 		st.ticksPerDay = row.TicksPerDay
@@ -115,9 +121,11 @@ func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
 	}
 }
 
-// forget removes st from the cache; later calls load the row afresh. The
-// caller holds st.mu.
+// forget removes st from the cache, and gives up the Store's claim on the
+// run (see postgresBackend); later calls load the row afresh. The caller
+// holds st.mu.
 func (s *Store) forget(st *simState) {
+	s.be.release(st.id)
 	st.gone = true
 	s.mu.Lock()
 	if s.sims[st.id] == st {
