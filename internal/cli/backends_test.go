@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"database/sql"
 	"fmt"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/testutil"
 )
 
@@ -107,5 +110,43 @@ func TestCLIBackends(t *testing.T) {
 				t.Run(tc.name, tc.test)
 			}
 		})
+	}
+}
+
+// On PostgreSQL an ingest of a run another process is writing stops at
+// once with exit 1 and a message naming the run, stores nothing and does
+// not mark the other writer's run failed; an ingest of an id that exists
+// stops at its start. The other writer's run stays whole.
+func TestIngestOfARunBeingWritten(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	dir := t.TempDir()
+	stream, config := genStream(t, dir, "busy", genSpec{agents: 4, days: 1, ticksPerDay: 10, eventsPerTick: 20, seed: 5})
+	ctx := context.Background()
+	writer, err := simdb.Open(ctx, dsn, simdb.Options{Durability: simdb.Durable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	if err := writer.PersistSimulationStart(ctx, "busy", readFile(t, config), simdb.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tick0 := []json.RawMessage{json.RawMessage(`{"event_type":"EndOfDay","tick":0}`)}
+	if _, err := writer.PersistTickEvents(ctx, "busy", 0, tick0); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, "--db", dsn, "ingest", "--sim", "busy", "--resume", "--config", config, stream)
+	if r.code != exitFailure || !strings.Contains(r.stderr, `simulation "busy"`) || !strings.Contains(r.stderr, "another writer") {
+		t.Fatalf("ingest --resume of a run being written: %s", r)
+	}
+	r = cli(t, "--db", dsn, "ingest", "--sim", "busy", "--config", config, stream)
+	if r.code != exitFailure || !strings.Contains(r.stderr, `"busy" already exists`) {
+		t.Fatalf("ingest of an existing id: %s", r)
+	}
+	if err := writer.PersistSimulationComplete(ctx, "busy", simdb.Metrics{}); err != nil {
+		t.Fatalf("the first writer after the others: %v", err)
+	}
+	sum, err := writer.GetSimulationSummary(ctx, "busy")
+	if err != nil || sum.Status != "completed" || sum.EventCount != 1 {
+		t.Fatalf("run %+v, %v", sum.Simulation, err)
 	}
 }
