@@ -53,9 +53,11 @@ func newPostgresBackend(ctx context.Context, db *sql.DB, readOnly bool) (*postgr
 func (*postgresBackend) name() string   { return "postgres" }
 func (*postgresBackend) embedded() bool { return false }
 
-// claimKey is the advisory lock key of a simulation id. A collision of two
-// ids' 64-bit hashes would only make one wait for the other's writer.
-const claimKey = `hashtextextended($1, 0)`
+// claimKey is the advisory lock key of a simulation id in the schema the
+// connection uses (advisory locks are per database, and each schema holds
+// its own runs). Two ids whose 64-bit hashes collide would only make one
+// writer refuse the other's id while it is being written.
+const claimKey = `hashtextextended(current_schema() || '.' || $1, 0)`
 
 func (be *postgresBackend) claim(ctx context.Context, id string) error {
 	be.mu.Lock()

@@ -59,8 +59,10 @@ func (c *eventCopySource) Values() ([]any, error) {
 	if ev.HasTxID {
 		txID = ev.TxID
 	}
+	// details go as []byte, which pgx's text codec sends as is: no copy
+	// into a string per row.
 	c.vals = [13]any{c.simulationID, r.seq, r.tick, r.day, r.at.UTC(), ev.Type,
-		string(ev.Details), agentID, txID, c.created, nonNil(ev.Agents), nonNil(ev.TxIDs), ev.Layout}
+		[]byte(ev.Details), agentID, txID, c.created, nonNil(ev.Agents), nonNil(ev.TxIDs), ev.Layout}
 	return c.vals[:], nil
 }
 
