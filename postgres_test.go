@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/simcash/simdb"
@@ -181,6 +182,7 @@ func TestHelperPostgresWorker(t *testing.T) {
 		t.Skip("helper process of TestPostgresWorkerProcesses")
 	}
 	dsn, sims, _ := strings.Cut(spec, "|")
+	sims, big := strings.CutSuffix(sims, "|big")
 	ctx := context.Background()
 	store, err := simdb.Open(ctx, dsn, simdb.Options{})
 	if err != nil {
@@ -189,7 +191,11 @@ func TestHelperPostgresWorker(t *testing.T) {
 	}
 	for _, s := range strings.Split(sims, ",") {
 		id, seed, _ := strings.Cut(s, "=")
-		if err := ingestGenerated(ctx, store, id, workerStream(seed)); err != nil {
+		o := workerStream(seed)
+		if big {
+			o = bigStream(seed)
+		}
+		if err := ingestGenerated(ctx, store, id, o); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -205,6 +211,14 @@ func workerStream(seed string) gen.Options {
 	var n int64
 	fmt.Sscan(seed, &n)
 	return gen.Options{Agents: 6, Days: 2, TicksPerDay: 50, Seed: n, EventsPerTick: 60}
+}
+
+// bigStream is long enough (about 200,000 events, several group commits)
+// for a test to kill its writer halfway.
+func bigStream(seed string) gen.Options {
+	o := workerStream(seed)
+	o.Agents, o.Days, o.TicksPerDay, o.EventsPerTick = 10, 4, 100, 500
+	return o
 }
 
 func ingestGenerated(ctx context.Context, store *simdb.Store, id string, o gen.Options) error {
@@ -343,5 +357,92 @@ func TestPostgresNeedsNoSuperuser(t *testing.T) {
 	}
 	if _, err := simdb.RawDB(store).ExecContext(ctx, "CREATE TABLE t_not_allowed (x int)"); err == nil {
 		t.Fatal("the limited role created a table")
+	}
+}
+
+// A writer killed with SIGKILL halfway through a run leaves whole ticks
+// only (the run ends at its last committed tick), and its claim dies with
+// its connection: a new writer resumes the run at once, and the finished
+// run equals the stream ingested alone into DuckDB.
+func TestPostgresKilledWriterResumes(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	ctx := context.Background()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPostgresWorker$", "-test.count=1")
+	cmd.Env = append(os.Environ(), workerEnv+"="+dsn+"|killed=77|big")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	poll, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer poll.Close()
+	var count int64
+	for deadline := time.Now().Add(60 * time.Second); count == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no group committed in 60 s:\n%s", out.String())
+		}
+		// Fails until the child has migrated and started the run.
+		_ = poll.QueryRowContext(ctx, `SELECT event_count FROM simulations WHERE simulation_id = 'killed'`).Scan(&count)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	watch := openPG(t, dsn, simdb.Options{ReadOnly: true})
+
+	var stream bytes.Buffer
+	o := bigStream("77")
+	if _, err := gen.Write(&stream, o); err != nil {
+		t.Fatal(err)
+	}
+	perTick := map[int64]int64{}
+	lines := bytes.Split(bytes.TrimSpace(stream.Bytes()), []byte("\n"))
+	for _, line := range lines {
+		var h struct{ Tick int64 }
+		if err := json.Unmarshal(line, &h); err != nil {
+			t.Fatal(err)
+		}
+		perTick[h.Tick]++
+	}
+	sum, err := watch.GetSimulationSummary(ctx, "killed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored, beyond int64
+	if err := simdb.RawDB(watch).QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE tick > $1) FROM simulation_events WHERE simulation_id = 'killed'`, *sum.LastTick).Scan(&stored, &beyond); err != nil {
+		t.Fatal(err)
+	}
+	var whole int64
+	for tick := int64(0); tick <= *sum.LastTick; tick++ {
+		whole += perTick[tick]
+	}
+	if sum.Status != "running" || stored != sum.EventCount || beyond != 0 || stored != whole || whole == int64(len(lines)) {
+		t.Fatalf("after the kill: status %s, %d events stored, event_count %d, %d beyond last tick %d, whole ticks through it hold %d",
+			sum.Status, stored, sum.EventCount, beyond, *sum.LastTick, whole)
+	}
+	t.Logf("killed with %d events stored, through tick %d", stored, *sum.LastTick)
+
+	resume := openPG(t, dsn, simdb.Options{})
+	res, err := resume.IngestJSONL(ctx, "killed", bytes.NewReader(stream.Bytes()), simdb.IngestOptions{Resume: true})
+	if err != nil {
+		t.Fatalf("resume after the kill: %v", err)
+	}
+	if err := resume.PersistSimulationComplete(ctx, "killed", res.Metrics); err != nil {
+		t.Fatal(err)
+	}
+	duck, err := simdb.Open(ctx, filepath.Join(t.TempDir(), "alone.duckdb"), simdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer duck.Close()
+	if err := ingestGenerated(ctx, duck, "killed", o); err != nil {
+		t.Fatal(err)
+	}
+	if want, got := rawStream(t, duck, "killed"), rawStream(t, resume, "killed"); !slices.Equal(got, want) {
+		t.Fatalf("resumed run holds %d events, the stream ingested alone %d, or different ones", len(got), len(want))
 	}
 }
