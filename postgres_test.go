@@ -17,8 +17,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/gen"
