@@ -104,10 +104,14 @@ func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
 			return nil, fmt.Errorf("load simulation %q: %w", id, err)
 		}
 		// A second writer of the run fails here, before it buffers a tick.
-		if err := s.be.claim(ctx, id); err != nil {
-			s.forget(st)
-			st.mu.Unlock()
-			return nil, err
+		// (A finished run takes no writes: claiming it would only hold a
+		// lock.)
+		if row.Status == "running" {
+			if err := s.be.claim(ctx, id); err != nil {
+				s.forget(st)
+				st.mu.Unlock()
+				return nil, err
+			}
 		}
 		st.loaded = true
 		st.status = row.Status
