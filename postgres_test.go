@@ -174,8 +174,9 @@ const workerEnv = "SIMDB_TEST_PG_WORKER"
 
 // TestHelperPostgresWorker is not a test: re-executed by
 // TestPostgresWorkerProcesses with $SIMDB_TEST_PG_WORKER set to
-// "DSN|sim=seed,sim=seed", it ingests a generated stream per simulation
-// into the database, one after the other, and exits 0 when all completed.
+// "DSN|sim=seed,sim=seed" (and "|big" for bigStream), it ingests a
+// generated stream per simulation into the database, all at once through
+// one Store, and exits 0 when all completed.
 func TestHelperPostgresWorker(t *testing.T) {
 	spec := os.Getenv(workerEnv)
 	if spec == "" {
@@ -189,16 +190,26 @@ func TestHelperPostgresWorker(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
 	}
+	// The process's runs are ingested at once, through its one Store.
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
 	for _, s := range strings.Split(sims, ",") {
 		id, seed, _ := strings.Cut(s, "=")
 		o := workerStream(seed)
 		if big {
 			o = bigStream(seed)
 		}
-		if err := ingestGenerated(ctx, store, id, o); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
+		wg.Go(func() {
+			if err := ingestGenerated(ctx, store, id, o); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	if err := store.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -236,12 +247,12 @@ func ingestGenerated(ctx context.Context, store *simdb.Store, id string, o gen.O
 	return store.PersistSimulationComplete(ctx, id, res.Metrics)
 }
 
-// Worker processes write different simulations into one PostgreSQL
-// database at once: every run completes with every event, each stored
-// exactly as the same stream ingested alone into a DuckDB file.
+// Eight worker processes, each ingesting two runs at once, write into one
+// PostgreSQL database together: every run completes with every event, each
+// stored exactly as the same stream ingested alone into a DuckDB file.
 func TestPostgresWorkerProcesses(t *testing.T) {
 	dsn := testutil.PostgresURL(t)
-	const workers, perWorker = 4, 2
+	const workers, perWorker = 8, 2
 	var cmds []*exec.Cmd
 	var outs []*bytes.Buffer
 	for w := range workers {
