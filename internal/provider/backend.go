@@ -8,6 +8,7 @@ import (
 
 	"github.com/simcash/simdb/db"
 	"github.com/simcash/simdb/internal/duckfile"
+	"github.com/simcash/simdb/internal/event"
 	"github.com/simcash/simdb/internal/migrate"
 	"github.com/simcash/simdb/internal/pgdb"
 )
@@ -47,6 +48,9 @@ type backend interface {
 	release(id string)
 	// close gives up every claim; the Store closes the database after.
 	close() error
+	// checkEvents refuses, with an *EventError, what the database cannot
+	// store, before anything is buffered.
+	checkEvents(id string, tick int64, events []event.Event) error
 }
 
 // Backend names the database the Store runs on: "duckdb" or "postgres".

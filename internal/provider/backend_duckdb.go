@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/simcash/simdb/internal/event"
 )
 
 // duckdbBackend is an embedded DuckDB file: events go in through Arrow or
@@ -22,6 +24,7 @@ func (duckdbBackend) oneOf(col string) string    { return "list_contains(?, " + 
 func (duckdbBackend) list(v []string) any        { return stringList(v) }
 func (duckdbBackend) txError(err error) error    { return err }
 
-func (duckdbBackend) claim(context.Context, string) error { return nil }
-func (duckdbBackend) release(string)                      {}
-func (duckdbBackend) close() error                        { return nil }
+func (duckdbBackend) claim(context.Context, string) error            { return nil }
+func (duckdbBackend) release(string)                                 {}
+func (duckdbBackend) close() error                                   { return nil }
+func (duckdbBackend) checkEvents(string, int64, []event.Event) error { return nil }

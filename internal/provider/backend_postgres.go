@@ -5,10 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/simcash/simdb/internal/event"
 )
 
 // postgresBackend is a PostgreSQL server reached through pgx: events go in
@@ -145,3 +149,38 @@ func (*postgresBackend) txError(err error) error {
 	}
 	return err
 }
+
+// checkEvents refuses a NUL character (U+0000, written \u0000 in the JSON)
+// in the strings simdb stores decoded — the event type, agent and
+// transaction ids, the party lists, register agents and keys: PostgreSQL's
+// TEXT cannot hold one, and the commit would otherwise fail after the call
+// had been accepted. In details the escape stays six characters of text and
+// is stored as is. (DuckDB stores NUL characters; this is the one input the
+// backends treat differently.)
+func (*postgresBackend) checkEvents(id string, tick int64, events []event.Event) error {
+	for i := range events {
+		ev := &events[i]
+		field := ""
+		switch {
+		case strings.ContainsRune(ev.Type, 0):
+			field = "event_type"
+		case ev.HasAgentID && strings.ContainsRune(ev.AgentID, 0):
+			field = "agent_id"
+		case ev.HasTxID && strings.ContainsRune(ev.TxID, 0):
+			field = "tx_id"
+		case slices.ContainsFunc(ev.Agents, hasNUL):
+			field = "a party (agent) id"
+		case slices.ContainsFunc(ev.TxIDs, hasNUL):
+			field = "a transaction id"
+		case ev.Register != nil && (hasNUL(ev.Register.AgentID) || hasNUL(ev.Register.Key)):
+			field = "agent_id or register_key"
+		default:
+			continue
+		}
+		return &EventError{SimulationID: id, Tick: tick, Index: i, EventType: strings.ReplaceAll(ev.Type, "\x00", `\u0000`),
+			Err: &event.FieldError{Field: field, Msg: `holds a NUL character (\u0000), which PostgreSQL cannot store`}}
+	}
+	return nil
+}
+
+func hasNUL(s string) bool { return strings.ContainsRune(s, 0) }

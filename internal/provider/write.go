@@ -191,6 +191,9 @@ func checkTickArgs(simulationID string, tick int64) error {
 // persistDecoded is PersistTickEvents after validation; stream ingestion
 // enters here too, so every path writes the same rows.
 func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, events []event.Event) (int, error) {
+	if err := s.be.checkEvents(id, tick, events); err != nil {
+		return 0, err
+	}
 	st, err := s.lockSim(ctx, id)
 	if err != nil {
 		return 0, err
