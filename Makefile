@@ -16,7 +16,13 @@ TAGS     ?= duckdb_arrow
 GOTAGS   := -tags '$(TAGS)'
 TOOL     := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: all build demo test test-race test-corpus test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip generate fuzz bench clean
+# The PostgreSQL backend's tests need a server: scripts/pgtest.sh runs a
+# command with SIMDB_TEST_POSTGRES set, starting a throwaway PostgreSQL 15
+# cluster (removed afterwards) unless the variable already names one. Plain
+# `go test` without it skips those tests with a message.
+PGTEST   := scripts/pgtest.sh
+
+.PHONY: all build demo test test-race test-corpus test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
 
 all: check test
 
@@ -28,8 +34,9 @@ build:
 demo: build
 	./$(BIN)/simdb --db $(DB) demo
 
-## test: the whole suite against real DuckDB files: every package with the
-## race detector, then the tests that read the medium and large SimCash
+## test: the whole suite against real DuckDB files and a PostgreSQL server
+## (a throwaway one unless SIMDB_TEST_POSTGRES names one): every package with
+## the race detector, then the tests that read the medium and large SimCash
 ## streams without it (they decode a million events on one goroutine, where
 ## -race finds nothing and costs several times the time). Set SIMDB_CORPUS
 ## to ../shared/data/simcash-events for the real-stream tests.
@@ -42,24 +49,27 @@ CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|Tes
 test: test-race test-corpus
 
 test-race:
-	SIMDB_RACE_SKIPS_CORPUS=1 $(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
+	SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST) $(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
 
+# The same tests on the other backends run as subtests of TestBackends and
+# TestCLIBackends.
 test-corpus:
-	$(GO) test $(GOTAGS) -count=1 -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/
+	$(PGTEST) sh -c "$(GO) test $(GOTAGS) -count=1 -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/ && \
+	  $(GO) test $(GOTAGS) -count=1 -run '^(TestBackends|TestCLIBackends)$$/.*/^($(subst Test,,$(CORPUS_TESTS)))$$' . ./internal/cli/"
 
 ## test-appender: the packages that write events, built without the
 ## duckdb_arrow tag (the Appender writer an importer gets by default).
 test-appender:
-	$(GO) test -count=1 . ./internal/provider/ ./internal/cli/
+	$(PGTEST) $(GO) test -count=1 . ./internal/provider/ ./internal/cli/
 
 test-short:
-	$(GO) test $(GOTAGS) -short -count=1 $(TEST_PKGS)
+	$(PGTEST) $(GO) test $(GOTAGS) -short -count=1 $(TEST_PKGS)
 
 ## test-crash: SIGKILL trials of ingest and of a buffered provider writer.
 test-crash:
 	SIMDB_CRASH_TRIALS=$${SIMDB_CRASH_TRIALS:-20} $(GO) test $(GOTAGS) -count=1 -run 'Crash' -timeout 30m ./internal/crashtest/
 
-check: fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip
+check: fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres
 
 ## tidy-diff: fails when go.mod/go.sum of the library or of tools/ are not tidy.
 tidy-diff:
@@ -98,6 +108,12 @@ migrations-roundtrip:
 	$$tmp/migrate -db $$tmp/rt.duckdb reset --yes && \
 	$$tmp/migrate -db $$tmp/rt.duckdb up && \
 	$$tmp/migrate -db $$tmp/rt.duckdb status
+
+## migrations-roundtrip-postgres: up -> reset -> up -> status through
+## cmd/migrate on a PostgreSQL database, and the two dialects' schemas
+## compared column by column.
+migrations-roundtrip-postgres:
+	$(PGTEST) $(GO) test -count=1 -run 'TestPostgresUpResetUp|TestDialectsMatch' ./cmd/migrate/ ./db/
 
 fuzz:
 	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/event/

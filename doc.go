@@ -22,13 +22,19 @@
 // concurrent use). The file is an ordinary DuckDB database that any DuckDB
 // client can query with SimCash's own SQL.
 //
+// Or in a PostgreSQL database, when Open is given a postgres:// URL: any
+// number of processes on any number of machines write different runs into
+// it at once, each with its own Store; a second writer of one run gets
+// ErrConcurrentWriter. The API, the rows and the errors are the same.
+//
 // # Errors
 //
 // Errors callers branch on are sentinels (errors.Is): ErrSimulationExists,
 // ErrSimulationNotFound, ErrSimulationNotRunning, ErrTickAlreadyPersisted,
 // ErrInvalidEvent (an *EventError naming the event or line, tick, type and
 // field), ErrInvalidConfig, ErrInvalidArgument, ErrInvalidFilter,
-// ErrWriteFailed, ErrClosed, ErrSchemaBehind, ErrSchemaAhead and ErrLocked
-// (a *LockedError naming the file and the process holding it). Every other
+// ErrWriteFailed, ErrClosed, ErrSchemaBehind, ErrSchemaAhead, ErrLocked
+// (a *LockedError naming the file and the process holding it), and for
+// PostgreSQL ErrConcurrentWriter, ErrUnreachable and ErrNoDatabase. Every other
 // error wraps the cause with what was being done.
 package simdb

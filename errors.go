@@ -9,6 +9,7 @@ import (
 	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/event"
 	"github.com/simcash/simdb/internal/migrate"
+	"github.com/simcash/simdb/internal/pgdb"
 	"github.com/simcash/simdb/internal/provider"
 )
 
@@ -51,6 +52,19 @@ var (
 	// ErrReadOnly: a write on a Store opened with Options.ReadOnly; nothing
 	// was attempted.
 	ErrReadOnly = provider.ErrReadOnly
+	// ErrConcurrentWriter: another writer (another Store, usually another
+	// process on a shared PostgreSQL database) is writing the simulation.
+	// A Store claims a run from its start or first write until it
+	// completes or fails it or closes, so the second writer's first call
+	// fails with this, having stored and buffered nothing; should the
+	// claims be bypassed, a group that would interleave fails with it
+	// inside ErrWriteFailed. The message names the simulation.
+	ErrConcurrentWriter = provider.ErrConcurrentWriter
+	// ErrUnreachable: no PostgreSQL server answered at the URL's address.
+	ErrUnreachable = pgdb.ErrUnreachable
+	// ErrNoDatabase: the PostgreSQL server has no database of the URL's
+	// name; create it first (simdb creates its tables, not the database).
+	ErrNoDatabase = pgdb.ErrNoDatabase
 	// ErrClosed: the Store was closed; every call after Close returns it.
 	ErrClosed = provider.ErrClosed
 	// ErrResumeMismatch: an ingest with Resume read a stream whose first

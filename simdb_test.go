@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,7 +13,8 @@ import (
 	"github.com/simcash/simdb/internal/testutil"
 )
 
-// testBundle is one fresh database file per test.
+// testBundle is one fresh database per test: a DuckDB file, or a
+// PostgreSQL database under TestBackends (backends_test.go).
 type testBundle struct {
 	ctx   context.Context
 	path  string
@@ -24,7 +24,7 @@ type testBundle struct {
 func setup(t *testing.T, opts simdb.Options) *testBundle {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.duckdb")
+	path := backendOf(t).database(t)
 	store, err := simdb.Open(ctx, path, opts)
 	if err != nil {
 		t.Fatalf("open: %v", err)
@@ -461,7 +461,7 @@ func TestSmallStreamRoundTrip(t *testing.T) {
 			if i != len(lines) {
 				t.Fatalf("read %d events, want %d", i, len(lines))
 			}
-			gaps := b.count(t, `SELECT count(*) FROM (SELECT seq - lag(seq) OVER (ORDER BY seq) AS d FROM simulation_events WHERE simulation_id = 'small') WHERE d <> 1`)
+			gaps := b.count(t, `SELECT count(*) FROM (SELECT seq - lag(seq) OVER (ORDER BY seq) AS d FROM simulation_events WHERE simulation_id = 'small') AS g WHERE d <> 1`)
 			if gaps != 0 || b.count(t, `SELECT max(seq) + 1 FROM simulation_events`) != int64(len(lines)) {
 				t.Fatal("seq is not gap-free")
 			}

@@ -25,11 +25,12 @@ type Provider interface {
 
 var _ Provider = (*Store)(nil)
 
-// Store records and reads simulations in one database. It is safe for
-// concurrent use by many goroutines: writes of all simulations are
-// serialised, reads run beside them and see only committed, whole ticks.
-// DuckDB lets one process at a time open a file for writing: open a file
-// once per process and share the Store.
+// Store records and reads simulations in one database, a DuckDB file or a
+// PostgreSQL database. It is safe for concurrent use by many goroutines:
+// writes of all simulations are serialised, reads run beside them and see
+// only committed, whole ticks. DuckDB lets one process at a time open a
+// file for writing: open a file once per process and share the Store.
+// PostgreSQL takes any number of processes, each with its Store.
 type Store struct {
 	p *provider.Store
 }
@@ -113,17 +114,25 @@ const DefaultTicksPerDay = provider.DefaultTicksPerDay
 // every event's event_id.
 const MaxSimulationIDLen = provider.MaxSimulationIDLen
 
-// Open opens (creating if needed) the DuckDB database at path (":memory:"
-// for a private in-memory one) and applies pending migrations unless
-// opts.NoAutoMigrate or opts.ReadOnly is set.
+// Open opens the database dsn names and applies pending migrations unless
+// opts.NoAutoMigrate or opts.ReadOnly is set:
+//   - a postgres:// or postgresql:// URL is a PostgreSQL database, which
+//     must exist (simdb creates its tables, not the database; the libpq
+//     environment variables such as PGPASSWORD fill what the URL leaves
+//     out). Many processes on many machines may open it at once and write
+//     different simulations; see ErrConcurrentWriter for one simulation.
+//     Threads, MemoryLimit and TrimCHeap do not apply to it;
+//   - anything else is a DuckDB file, created if needed (":memory:" for a
+//     private in-memory one).
 //
-// Errors: ErrSchemaBehind (auto-migration off and the schema behind,
+// Errors: ErrUnreachable (no PostgreSQL server at the URL's address),
+// ErrNoDatabase (the server has no such database), ErrSchemaBehind (auto-migration off and the schema behind,
 // naming both versions), ErrSchemaAhead (a schema newer than this binary is
 // never downgraded), a *LockedError (ErrLocked: another process holds the
 // file, or this process has it open already), ErrNotDatabase (an existing
 // file that is not a DuckDB database).
-func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	p, err := provider.Open(ctx, path, provider.Options{
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	p, err := provider.Open(ctx, dsn, provider.Options{
 		ReadOnly:      opts.ReadOnly,
 		NoAutoMigrate: opts.NoAutoMigrate,
 		Durability:    provider.Durability(opts.Durability),
@@ -156,8 +165,12 @@ func (s *Store) Close() error { return publicError(s.p.Close()) }
 // ErrClosed after Close; a read-only Store has nothing to commit.
 func (s *Store) Flush(ctx context.Context) error { return publicError(s.p.Flush(ctx)) }
 
-// Path is the database the Store was opened on.
+// Path is the database the Store was opened on: a file, or a PostgreSQL URL
+// without its password.
 func (s *Store) Path() string { return s.p.Path() }
+
+// Backend names the database the Store runs on: "duckdb" or "postgres".
+func (s *Store) Backend() string { return s.p.Backend() }
 
 // ConfigHash returns the config_hash PersistSimulationStart stores for
 // config: the SHA-256 of the config re-encoded canonically (keys sorted, no

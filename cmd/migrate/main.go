@@ -1,7 +1,10 @@
-// Command migrate is goose for simdb's DuckDB files: it applies, rolls back
-// and reports the migrations embedded from db/migrations.
+// Command migrate is goose for simdb's databases: it applies, rolls back
+// and reports the migrations embedded from db/migrations (a DuckDB file) or
+// db/postgres/migrations (a PostgreSQL database, named by a postgres:// or
+// postgresql:// URL; goose's own postgres dialect and version table, so the
+// goose CLI reads the same state).
 //
-//	go run ./cmd/migrate [-db FILE] [--yes] up|up-by-one|up-to V|down|down-to V|redo|reset|status|version
+//	go run ./cmd/migrate [-db FILE|URL] [--yes] up|up-by-one|up-to V|down|down-to V|redo|reset|status|version
 //
 // -db defaults to $SIMDB_DB, else simdb.duckdb. A command that would roll
 // back a migration whose Down drops stored data (00001: every run; 00002:
@@ -29,6 +32,7 @@ import (
 	"github.com/simcash/simdb/db"
 	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/migrate"
+	"github.com/simcash/simdb/internal/pgdb"
 )
 
 func main() {
@@ -42,7 +46,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: migrate [-db FILE] [--yes] COMMAND
+const usage = `usage: migrate [-db FILE|URL] [--yes] COMMAND
 
 Commands:
   up          apply all pending migrations
@@ -55,9 +59,10 @@ Commands:
   status      list migrations and whether each is applied
   version     print the database's schema version
 
--db defaults to $SIMDB_DB, else simdb.duckdb. reset, and down, down-to or
+-db is a DuckDB file or a postgres:// URL (the database must exist);
+it defaults to $SIMDB_DB, else simdb.duckdb. reset, and down, down-to or
 redo rolling back 00002 (experiment context) or 00001 (every run), drop
-stored data: they need --yes, or the file's name typed on a terminal.
+stored data: they need --yes, or the database's name typed on a terminal.
 `
 
 func run(ctx context.Context, args []string, term terminal, stdout, stderr io.Writer) int {
@@ -68,7 +73,7 @@ func run(ctx context.Context, args []string, term terminal, stdout, stderr io.Wr
 	if defaultDB == "" {
 		defaultDB = "simdb.duckdb"
 	}
-	path := fs.String("db", defaultDB, "DuckDB database file")
+	path := fs.String("db", defaultDB, "DuckDB database file or postgres:// URL")
 	yes := fs.Bool("yes", false, "roll back migrations that drop stored data without asking")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -111,6 +116,9 @@ func run(ctx context.Context, args []string, term terminal, stdout, stderr io.Wr
 		return 2
 	}
 
+	if pgdb.IsDSN(*path) {
+		return runPostgres(ctx, *path, cmd, version, stdout, stderr)
+	}
 	readOnly := cmd == "status" || cmd == "version"
 	target := *path
 	if _, err := os.Stat(target); errors.Is(err, os.ErrNotExist) {
@@ -149,6 +157,27 @@ func run(ctx context.Context, args []string, term terminal, stdout, stderr io.Wr
 	}
 	if err := execute(ctx, m, cmd, version, stdout); err != nil {
 		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, *path, err)
+		return 1
+	}
+	return 0
+}
+
+// runPostgres runs cmd on the PostgreSQL database dsn names.
+func runPostgres(ctx context.Context, dsn, cmd string, version int64, stdout, stderr io.Writer) int {
+	name := pgdb.Redact(dsn)
+	sqldb, err := pgdb.Open(ctx, dsn, pgdb.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "migrate: %v\n", err)
+		return 1
+	}
+	defer sqldb.Close()
+	m, err := migrate.NewPostgres(sqldb, db.PostgresMigrations())
+	if err != nil {
+		fmt.Fprintf(stderr, "migrate: %v\n", err)
+		return 1
+	}
+	if err := execute(ctx, m, cmd, version, stdout); err != nil {
+		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, name, err)
 		return 1
 	}
 	return 0

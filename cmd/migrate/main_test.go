@@ -248,7 +248,7 @@ func TestMigrateUsage(t *testing.T) {
 			if !strings.HasPrefix(r.stderr, c.fragment) {
 				t.Errorf("stderr does not start with %q:\n%s", c.fragment, r.stderr)
 			}
-			if !strings.Contains(r.stderr, "usage: migrate [-db FILE] [--yes] COMMAND") && !strings.Contains(r.stderr, "version must be") {
+			if !strings.Contains(r.stderr, "usage: migrate [-db FILE|URL] [--yes] COMMAND") && !strings.Contains(r.stderr, "version must be") {
 				t.Errorf("stderr lacks the usage:\n%s", r.stderr)
 			}
 			if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -261,7 +261,7 @@ func TestMigrateUsage(t *testing.T) {
 func TestMigrateHelp(t *testing.T) {
 	for _, arg := range []string{"-h", "-help", "--help"} {
 		r := migrateCmd(t, arg)
-		if r.code != 0 || !strings.Contains(r.stderr, "usage: migrate [-db FILE] [--yes] COMMAND") {
+		if r.code != 0 || !strings.Contains(r.stderr, "usage: migrate [-db FILE|URL] [--yes] COMMAND") {
 			t.Errorf("migrate %s: %s", arg, r)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/pgdb"
 	"github.com/simcash/simdb/internal/simgen"
 	"github.com/spf13/cobra"
 )
@@ -24,6 +25,7 @@ type benchFlags struct {
 	rowInsertSize int
 	keep          string
 	only          []string
+	postgres      string // a PostgreSQL URL: also run the pg-* steps there (bench_postgres.go)
 	queriesOn     string // database file whose run --sim the read side is measured on
 	sim           string
 	ingest        simdb.Options // what the ingest step opens the database with
@@ -65,6 +67,10 @@ generated stream of --events events):
 and then the read side on the ingested database (page by tick, page by agent,
 event summary, full ordered stream) and its size per event.
 
+--postgres URL adds pg-ingest, pg-provider, pg-copy (PostgreSQL's own COPY
+of the rows built in advance) and pg-row-insert, each in a fresh schema of
+that database, dropped afterwards.
+
 --queries-on DB --sim ID measures only the read side, on run ID of an existing
 database (one built by 'simdb ingest', say), opened read-only.`,
 		Args: exactArgs(0, "no arguments"),
@@ -104,6 +110,7 @@ database (one built by 'simdb ingest', say), opened read-only.`,
 	fl.DurationVar(&f.overheadSpan, "overhead-span", 10*time.Second, "how long the caller-overhead producer runs alone")
 	fl.IntVar(&f.rowInsertSize, "row-insert-sample", 20_000, "events in the row-insert sample")
 	fl.StringVar(&f.keep, "keep", "", "keep the ingested database at this path (for inspection)")
+	fl.StringVar(&f.postgres, "postgres", "", "also measure ingest, provider, COPY and row inserts on this PostgreSQL database (postgres:// URL), in scratch schemas")
 	fl.StringVar(&f.queriesOn, "queries-on", "", "measure only the read side, on this existing database (with --sim)")
 	fl.StringVar(&f.sim, "sim", "", "the run --queries-on measures")
 	fl.StringSliceVar(&f.only, "only", nil, "run only these steps (ingest, duckdb-read-json, duckdb-insert-floor, provider, appender-bare, row-insert, caller-overhead, queries); ingest always runs")
@@ -138,7 +145,7 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 	want := func(step string) bool { return len(f.only) == 0 || slices.Contains(f.only, step) }
 	var ticks []tickEvents
 	var lines [][]byte
-	if want("provider") || want("appender-bare") || want("row-insert") || want("caller-overhead") {
+	if want("provider") || want("appender-bare") || want("row-insert") || want("caller-overhead") || f.postgres != "" {
 		say("loading %s", input)
 		if ticks, lines, err = loadTicks(input); err != nil {
 			return nil, err
@@ -209,6 +216,16 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 			add("row-insert", int64(len(sample)), d)
 		}
 	}
+	if f.postgres != "" {
+		rows, err := bareRows(lines)
+		if err != nil {
+			return nil, err
+		}
+		say("PostgreSQL steps on %s", pgdb.Redact(f.postgres))
+		if err := benchPostgres(ctx, f.postgres, input, config, f.ingest, ticks, rows, f.rowInsertSize, add); err != nil {
+			return nil, err
+		}
+	}
 	lines = nil
 	if want("caller-overhead") {
 		say("caller-overhead at %v per event for about %v", pace, f.overheadSpan)
@@ -235,6 +252,9 @@ func runBench(ctx context.Context, f benchFlags, progress io.Writer) (*benchRepo
 	ratio("ingest_vs_duckdb_read_json", "ingest", "duckdb-read-json")
 	ratio("provider_vs_appender_bare", "provider", "appender-bare")
 	ratio("provider_vs_row_insert", "provider", "row-insert")
+	ratio("pg_provider_vs_pg_copy", "pg-provider", "pg-copy")
+	ratio("pg_ingest_vs_pg_copy", "pg-ingest", "pg-copy")
+	ratio("pg_provider_vs_pg_row_insert", "pg-provider", "pg-row-insert")
 
 	if want("queries") {
 		say("queries on the ingested database")

@@ -9,20 +9,28 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/pgdb"
 )
 
 // benchExisting measures the read side on run sim of the database at path.
 func benchExisting(ctx context.Context, path, sim string) (*benchReport, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
+	// A PostgreSQL URL has no file to size: its bytes per event are left out.
+	size, input := int64(-1), pgdb.Redact(path)
+	if !pgdb.IsDSN(path) {
+		input = path
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		size = st.Size()
 	}
-	rep := &benchReport{Machine: machineInfo(ctx), Input: path, Ratios: map[string]float64{}}
+	rep := &benchReport{Machine: machineInfo(ctx), Input: input, Ratios: map[string]float64{}}
+	var err error
 	if rep.Queries, rep.Events, err = benchQueries(ctx, path, sim); err != nil {
 		return nil, err
 	}
-	if rep.Events > 0 {
-		rep.DBBytesPerEvent = float64(st.Size()) / float64(rep.Events)
+	if rep.Events > 0 && size >= 0 {
+		rep.DBBytesPerEvent = float64(size) / float64(rep.Events)
 	}
 	return rep, nil
 }

@@ -145,9 +145,15 @@ func printBench(out io.Writer, rep *benchReport) {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t\n", q.Name, q.Runs, q.P50ms, q.P95ms, rate)
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "\ndatabase %.1f bytes/event", rep.DBBytesPerEvent)
-	if rep.GzipBytesPerEvent > 0 {
-		fmt.Fprintf(out, "; gzip JSONL %.1f bytes/event", rep.GzipBytesPerEvent)
+	// A PostgreSQL database has no file to size (DBBytesPerEvent 0).
+	var sizes []string
+	if rep.DBBytesPerEvent > 0 {
+		sizes = append(sizes, fmt.Sprintf("database %.1f bytes/event", rep.DBBytesPerEvent))
 	}
-	fmt.Fprintln(out)
+	if rep.GzipBytesPerEvent > 0 {
+		sizes = append(sizes, fmt.Sprintf("gzip JSONL %.1f bytes/event", rep.GzipBytesPerEvent))
+	}
+	if len(sizes) > 0 {
+		fmt.Fprintf(out, "\n%s\n", strings.Join(sizes, "; "))
+	}
 }

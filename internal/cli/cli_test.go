@@ -374,7 +374,8 @@ func TestDiff(t *testing.T) {
 	stream, config := genStream(t, dir, "d", smallGen)
 	src := readStream(t, stream)
 	db := filepath.Join(dir, "db.duckdb")
-	dbB := filepath.Join(dir, "b.duckdb")
+	// Under TestCLIBackends the second database is on the other backend.
+	dbB := backendOf(t).database(t, filepath.Join(dir, "b.duckdb"))
 	mustCLI(t, "--db", db, "ingest", "--sim", "a", "--config", config, stream)
 	mustCLI(t, "--db", db, "ingest", "--sim", "a2", "--config", config, stream)
 	mustCLI(t, "--db", dbB, "ingest", "--sim", "b", "--config", config, stream)

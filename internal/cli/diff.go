@@ -26,7 +26,7 @@ divergence (tick, seq, field, both values) otherwise.`,
 		Args: simArgs(2, "two simulation ids"),
 		RunE: func(cmd *cobra.Command, args []string) error { return e.diff(args[0], args[1], dbB) },
 	}
-	cmd.Flags().StringVar(&dbB, "db-b", "", "database file of SIM_B (default: --db)")
+	cmd.Flags().StringVar(&dbB, "db-b", "", "database of SIM_B, a file or a postgres:// URL (default: --db)")
 	return cmd
 }
 

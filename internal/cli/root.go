@@ -15,6 +15,7 @@ import (
 
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/duckfile"
+	"github.com/simcash/simdb/internal/pgdb"
 	"github.com/spf13/cobra"
 )
 
@@ -118,7 +119,8 @@ file: ingest event streams, query the timeline, compare runs, export them.
 The database file is --db, else $SIMDB_DB, else simdb.duckdb. Read-only
 commands (events, show, list, export, diff) open it read-only, so several of
 them can run at once, but none while a writer (ingest, recover, demo) holds
-the file.`,
+the file. A postgres:// or postgresql:// URL in --db names a PostgreSQL
+database instead, which any number of commands and processes use at once.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -127,7 +129,7 @@ the file.`,
 	if def == "" {
 		def = defaultDBFile
 	}
-	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file (default $SIMDB_DB, else simdb.duckdb)")
+	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file or postgres:// URL (default $SIMDB_DB, else simdb.duckdb)")
 	root.PersistentFlags().StringVar(&e.memoryLimit, "memory-limit", "256MB", `DuckDB's memory limit ("" for DuckDB's default, 80% of RAM); ingest uses `+ingestMemoryLimit+` unless this is given`)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
@@ -173,7 +175,7 @@ func (e *env) openRead() (*simdb.Store, error) {
 }
 
 func (e *env) openReadAt(path string) (*simdb.Store, error) {
-	if path != ":memory:" {
+	if path != ":memory:" && !pgdb.IsDSN(path) {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist", path)
 		}

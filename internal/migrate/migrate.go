@@ -1,8 +1,11 @@
-// Package migrate applies simdb's goose migrations to a DuckDB database.
+// Package migrate applies simdb's goose migrations to a DuckDB or a
+// PostgreSQL database.
 //
 // goose has no DuckDB dialect; duckdbQuerier supplies the version-table SQL
-// and is the only store simdb uses, from simdb.Open and from cmd/migrate
-// alike, so both see the same version table (goose_db_version).
+// and is the only DuckDB store simdb uses, from simdb.Open and from
+// cmd/migrate alike, so both see the same version table (goose_db_version).
+// PostgreSQL uses goose's own postgres dialect and the same table name, so
+// the goose CLI reads and runs the same migrations (NewPostgres).
 package migrate
 
 import (
@@ -14,6 +17,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
 )
 
 // VersionTable is the table goose records applied migrations in.
@@ -70,6 +74,8 @@ func (duckdbQuerier) TableExists(table string) string {
 type Migrator struct {
 	db *sql.DB
 	p  *goose.Provider
+	// tableExists asks the catalog whether the version table exists.
+	tableExists func(context.Context) (bool, error)
 }
 
 // New returns a Migrator for migrations (goose SQL files at the root of the
@@ -87,7 +93,38 @@ func New(db *sql.DB, migrations fs.FS) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	return &Migrator{db: db, p: p}, nil
+	exists := func(ctx context.Context) (bool, error) {
+		var ok bool
+		err := db.QueryRowContext(ctx, duckdbQuerier{}.TableExists(VersionTable)).Scan(&ok)
+		return ok, err
+	}
+	return &Migrator{db: db, p: p, tableExists: exists}, nil
+}
+
+// NewPostgres returns a Migrator for PostgreSQL migrations on db, through
+// goose's built-in postgres dialect and its standard version table
+// (goose_db_version, in the connection's search_path): the goose CLI sees
+// the same state. Runs hold a PostgreSQL advisory lock (goose's session
+// locker), so processes that open one database at once migrate it one at a
+// time; the others find it up to date.
+func NewPostgres(db *sql.DB, migrations fs.FS) (*Migrator, error) {
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations,
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	exists := func(ctx context.Context) (bool, error) {
+		var ok bool
+		err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, VersionTable).Scan(&ok)
+		return ok, err
+	}
+	return &Migrator{db: db, p: p, tableExists: exists}, nil
 }
 
 // Result is what one migration did.
@@ -142,8 +179,8 @@ func (m *Migrator) Status(ctx context.Context) ([]*Status, error) { return m.p.S
 // empty file, say, from a process killed before its first migration) and
 // should not happen on a mere look.
 func (m *Migrator) Version(ctx context.Context) (int64, error) {
-	var exists bool
-	if err := m.db.QueryRowContext(ctx, duckdbQuerier{}.TableExists(VersionTable)).Scan(&exists); err != nil {
+	exists, err := m.tableExists(ctx)
+	if err != nil {
 		return 0, err
 	}
 	if !exists {

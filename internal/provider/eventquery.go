@@ -192,8 +192,9 @@ type stringList []string
 func (l stringList) Value() (driver.Value, error) { return []string(l), nil }
 
 // where renders the filter as SQL predicates with positional parameters,
-// including the keyset condition of f.After when it is set.
-func (f EventFilter) where(simulationID string) (string, []any) {
+// including the keyset condition of f.After when it is set, in be's
+// spelling of list predicates.
+func (f EventFilter) where(be backend, simulationID string) (string, []any) {
 	var b strings.Builder
 	args := []any{simulationID}
 	b.WriteString("simulation_id = $1")
@@ -215,13 +216,13 @@ func (f EventFilter) where(simulationID string) (string, []any) {
 		add("day = ?", *f.Day)
 	}
 	if f.AgentID != "" {
-		add("list_contains(agents, ?)", f.AgentID)
+		add(be.contains("agents"), f.AgentID)
 	}
 	if f.TxID != "" {
-		add("list_contains(tx_ids, ?)", f.TxID)
+		add(be.contains("tx_ids"), f.TxID)
 	}
 	if len(f.EventTypes) > 0 {
-		add("list_contains(?, event_type)", stringList(f.EventTypes))
+		add(be.oneOf("event_type"), be.list(f.EventTypes))
 	}
 	if c := f.After; c != nil {
 		op := ">"
@@ -287,7 +288,7 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	if f.Offset == 0 && !f.narrowed() {
 		page.Events, err = s.pageByWindows(ctx, simulationID, f, page.Events)
 	} else {
-		where, args := f.where(simulationID)
+		where, args := f.where(s.be, simulationID)
 		q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
 		page.Events, err = s.queryEvents(ctx, simulationID, q, args, page.Events)
 	}
@@ -338,12 +339,12 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 		args = append(args, f.AgentID)
 	case !narrowed && f.AgentID == "":
 		q = `SELECT CAST(coalesce(sum(event_count), 0) AS BIGINT) FROM simulation_event_types
-		     WHERE simulation_id = $1 AND list_contains($2, event_type)`
-		args = append(args, stringList(f.EventTypes))
+		     WHERE simulation_id = $1 AND ` + strings.ReplaceAll(s.be.oneOf("event_type"), "?", "$2")
+		args = append(args, s.be.list(f.EventTypes))
 	default:
 		f.After = nil
 		var where string
-		where, args = f.where(simulationID)
+		where, args = f.where(s.be, simulationID)
 		q = "SELECT count(*) FROM simulation_events WHERE " + where
 	}
 	var n int64
@@ -424,7 +425,7 @@ func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFil
 		}
 		f.After = nil
 	}
-	where, args := f.where(simulationID)
+	where, args := f.where(s.be, simulationID)
 	args = append(args, int64(0), int64(0))
 	q = eventSelect + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
 	return q, args, lo, hi, nil
@@ -588,7 +589,7 @@ func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilte
 		return 0, hi, err
 	}
 	ticks := EventFilter{Tick: f.Tick, TickMin: f.TickMin, TickMax: f.TickMax, Day: f.Day}
-	where, args := ticks.where(simulationID)
+	where, args := ticks.where(s.be, simulationID)
 	err = s.sqlDB().QueryRowContext(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq) + 1, 0) FROM simulation_events WHERE `+where, args...).Scan(&lo, &hi)
 	return lo, hi, err
 }

@@ -18,8 +18,12 @@ import (
 // convert every value to an interface and scan it back. The batches' memory
 // belongs to DuckDB and is freed with the next batch, so every string an
 // event keeps is copied out of it first. On error dst holds the rows read
-// before it.
+// before it. PostgreSQL has no Arrow interface: its reads go through
+// database/sql (queryEventsRows).
 func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, dst []StoredEvent) ([]StoredEvent, error) {
+	if !s.be.embedded() {
+		return s.queryEventsRows(ctx, simulationID, q, args, dst)
+	}
 	conn, err := s.sqlDB().Conn(ctx)
 	if err != nil {
 		return dst, err

@@ -19,8 +19,8 @@ var exportColumns = []string{
 func ExportColumns() []string { return append([]string(nil), exportColumns...) }
 
 // ExportEvents writes the simulation's events in (tick, seq) order to path
-// as "parquet" or "csv" (with a header), by DuckDB's own COPY, and returns
-// how many it wrote. The file is written in place: callers that want it to
+// as "parquet" or "csv" (with a header), by DuckDB's own COPY (for a run in
+// PostgreSQL too: exportThroughDuckDB), and returns how many it wrote. The file is written in place: callers that want it to
 // appear whole write to a temporary name and rename. Errors:
 // ErrSimulationNotFound, ErrInvalidArgument (another format).
 func (s *Store) ExportEvents(ctx context.Context, simulationID, format, path string) (int64, error) {
@@ -31,6 +31,12 @@ func (s *Store) ExportEvents(ctx context.Context, simulationID, format, path str
 	sum, err := s.GetSimulationSummary(ctx, simulationID) // commits its buffered ticks
 	if err != nil {
 		return 0, err
+	}
+	if !s.be.embedded() {
+		if err := s.exportThroughDuckDB(ctx, simulationID, opts, path); err != nil {
+			return 0, fmt.Errorf("export %q as %s: %w", simulationID, format, err)
+		}
+		return sum.EventCount, nil
 	}
 	// COPY takes no bound parameters; both literals are quoted.
 	q := fmt.Sprintf(`COPY (SELECT %s FROM simulation_events WHERE simulation_id = %s ORDER BY tick, seq) TO %s (%s)`,

@@ -87,6 +87,11 @@ func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string,
 	if err != nil {
 		return fmt.Errorf("start simulation %q: %w", simulationID, err)
 	}
+	// The new run is this Store's to write (a no-op on DuckDB): on
+	// PostgreSQL, RecoverInterrupted elsewhere now leaves it alone.
+	if err := s.be.claim(ctx, simulationID); err != nil {
+		return fmt.Errorf("start simulation %q: %w", simulationID, err)
+	}
 	return nil
 }
 
@@ -313,7 +318,9 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 // RecoverInterrupted marks every simulation still "running" as failed with
 // reason "interrupted" and returns their ids. Only the process that holds
 // the file can run it, so a running row it finds was orphaned by a crash
-// (or belongs to this Store: call it before starting runs).
+// (or belongs to this Store: call it before starting runs). On PostgreSQL,
+// where other processes write too, it leaves alone the runs another Store
+// is writing (failUnclaimed).
 //
 // Errors: ErrClosed, ErrReadOnly, ctx's error, and ErrWriteFailed when a
 // simulation's buffered ticks fail to commit first (as for a read, the
@@ -328,12 +335,19 @@ func (s *Store) RecoverInterrupted(ctx context.Context) ([]string, error) {
 	var ids []string
 	err := s.writeTx(ctx, func(_ *sql.Conn, tx *sql.Tx) error {
 		var err error
+		if pg, ok := s.be.(*postgresBackend); ok {
+			ids, err = s.failUnclaimed(ctx, tx, pg) // claims them: released below
+			return err
+		}
 		ids, err = s.q.FailRunningSimulations(ctx, tx, dbgen.FailRunningSimulationsParams{
 			CompletedAt:  sql.NullTime{Time: s.opts.Now().UTC(), Valid: true},
 			ErrorMessage: sql.NullString{String: "interrupted", Valid: true},
 		})
 		return err
 	})
+	for _, id := range ids {
+		s.be.release(id)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("recover interrupted simulations: %w", err)
 	}

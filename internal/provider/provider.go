@@ -74,6 +74,12 @@ var (
 	// ErrReadOnly: a write (start, tick events, complete, failed, recover,
 	// ingest) on a Store opened with ReadOnly; nothing is buffered.
 	ErrReadOnly = errors.New("simdb store is read-only")
+	// ErrConcurrentWriter: another writer (another Store, usually another
+	// process on a shared PostgreSQL database) is writing the simulation:
+	// it claims the run (postgresBackend), or it stored events after this
+	// writer loaded the run (then wrapped in ErrWriteFailed). Nothing of
+	// this writer's call or group is stored.
+	ErrConcurrentWriter = errors.New("simulation is being written by another writer")
 	// ErrClosed: the Store was closed; every call after Close returns it.
 	ErrClosed = errors.New("simdb store is closed")
 )

@@ -9,14 +9,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/simcash/simdb/db"
 	"github.com/simcash/simdb/internal/cmem"
 	"github.com/simcash/simdb/internal/dbgen"
 	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/migrate"
 )
 
-// Store is the standard Provider on a DuckDB database, plus the read side.
+// Store is the standard Provider on a DuckDB or PostgreSQL database, plus
+// the read side.
 //
 // A Store is safe for concurrent use by many goroutines: writes of all
 // simulations are serialised through one write lock (DuckDB would otherwise
@@ -28,6 +28,7 @@ type Store struct {
 	// the database and the writer reopened the file (see recoverHandle);
 	// every use loads it afresh through sqlDB.
 	dbh  atomic.Pointer[sql.DB]
+	be   backend // DuckDB or PostgreSQL: what differs between them
 	q    *dbgen.Queries
 	opts Options
 	path string
@@ -58,8 +59,10 @@ type Store struct {
 	flusherDone chan struct{}
 }
 
-// Open opens (creating if needed) the DuckDB database at path, ":memory:"
-// for a private in-memory one, and brings its schema up to date unless
+// Open opens the database path names — a PostgreSQL database when path is
+// a postgres:// or postgresql:// URL (the database must exist; pgdb.Open
+// says what failed), else the DuckDB file at path, created if needed
+// (":memory:" for a private in-memory one) — and brings its schema up to date unless
 // opts.NoAutoMigrate or opts.ReadOnly is set; then a schema behind this
 // binary is an error wrapping migrate.ErrSchemaBehind. A schema newer than
 // the binary is always an error (migrate.ErrSchemaAhead), never downgraded.
@@ -76,18 +79,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	sqldb, err := duckfile.Open(ctx, path, duckfile.Options{ReadOnly: opts.ReadOnly, Threads: opts.Threads, MemoryLimit: opts.MemoryLimit})
+	be, sqldb, name, err := openBackend(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := prepareSchema(ctx, sqldb, opts); err != nil {
-		_ = sqldb.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	s := &Store{
+		be:          be,
 		q:           dbgen.New(),
 		opts:        opts,
-		path:        path,
+		path:        name,
 		sims:        make(map[string]*simState),
 		stopFlusher: make(chan struct{}),
 		flusherDone: make(chan struct{}),
@@ -102,11 +102,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func prepareSchema(ctx context.Context, sqldb *sql.DB, opts Options) error {
-	m, err := migrate.New(sqldb, db.Migrations())
-	if err != nil {
-		return err
-	}
+func prepareSchema(ctx context.Context, m *migrate.Migrator, opts Options) error {
 	if !opts.ReadOnly && !opts.NoAutoMigrate {
 		// Refuse a newer schema before goose sees it.
 		if err := m.Check(ctx); err != nil && !errors.Is(err, migrate.ErrSchemaBehind) {
@@ -127,7 +123,8 @@ func (s *Store) DB() *sql.DB { return s.sqlDB() }
 // sqlDB is the current database handle.
 func (s *Store) sqlDB() *sql.DB { return s.dbh.Load() }
 
-// Path is the file the Store was opened on.
+// Path is the file the Store was opened on (a PostgreSQL URL without its
+// password).
 func (s *Store) Path() string { return s.path }
 
 // Flush commits every buffered tick of every simulation and returns once
@@ -191,7 +188,7 @@ func (s *Store) Close() error {
 		<-s.flusherDone
 	}
 	err := s.flushAll(context.Background(), true)
-	if !s.opts.ReadOnly {
+	if !s.opts.ReadOnly && s.be.embedded() {
 		// DuckDB checkpoints when the last connection closes, under the
 		// memory limit in force; give it the room a checkpoint gets
 		// between commits. A failure here loses nothing: the log is
@@ -201,6 +198,9 @@ func (s *Store) Close() error {
 			_ = duckfile.Checkpoint(context.Background(), s.sqlDB(), s.path, s.checkpointLimit(), s.memory)
 		}
 		s.writeMu.Unlock()
+	}
+	if cerr := s.be.close(); err == nil {
+		err = cerr
 	}
 	if cerr := s.sqlDB().Close(); err == nil {
 		err = cerr
@@ -262,9 +262,15 @@ func (s *Store) flushLoop() {
 // invalidated is closed and reopened first; the log keeps every committed
 // transaction, so only fn's own transaction runs again. fn must therefore
 // depend on nothing but the database and its inputs.
+//
+// On PostgreSQL none of that upkeep applies: the transaction runs once and
+// a failure is final.
 func (s *Store) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if !s.be.embedded() {
+		return s.be.txError(s.runTx(ctx, fn))
+	}
 	for attempt := 0; ; attempt++ {
 		err := s.fault
 		if err != nil {

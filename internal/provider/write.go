@@ -115,6 +115,16 @@ func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
 			}
 			return nil, fmt.Errorf("load simulation %q: %w", id, err)
 		}
+		// A second writer of the run fails here, before it buffers a tick.
+		// (A finished run takes no writes: claiming it would only hold a
+		// lock.)
+		if row.Status == "running" {
+			if err := s.be.claim(ctx, id); err != nil {
+				s.forget(st)
+				st.mu.Unlock()
+				return nil, err
+			}
+		}
 		st.loaded = true
 		st.status = row.Status
 		st.ticksPerDay = row.TicksPerDay
@@ -128,9 +138,11 @@ func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
 	}
 }
 
-// forget removes st from the cache; later calls load the row afresh. The
-// caller holds st.mu.
+// forget removes st from the cache, and gives up the Store's claim on the
+// run (see postgresBackend); later calls load the row afresh. The caller
+// holds st.mu.
 func (s *Store) forget(st *simState) {
+	s.be.release(st.id)
 	st.gone = true
 	s.mu.Lock()
 	if s.sims[st.id] == st {
@@ -221,6 +233,9 @@ func (s *Store) writable() error {
 // enters here too, so every path writes the same rows.
 func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, events []event.Event) (int, error) {
 	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	if err := s.be.checkEvents(id, tick, events); err != nil {
 		return 0, err
 	}
 	st, err := s.lockSim(ctx, id)
@@ -417,7 +432,7 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 	if len(b.events) == 0 {
 		return nil
 	}
-	if err := appendEvents(ctx, conn, id, b.events, s.opts.Now()); err != nil {
+	if err := s.be.writeEvents(ctx, conn, id, b.events, s.opts.Now()); err != nil {
 		return err
 	}
 	// Under writeMu (commitBatch runs in writeTx). A batch that rolls back
@@ -436,7 +451,7 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 		PriorEventCount: b.events[0].seq,
 	})
 	if err == nil && n != 1 {
-		err = fmt.Errorf("simulation %q no longer has %d stored events: its events were written by another writer meanwhile", id, b.events[0].seq)
+		err = fmt.Errorf("simulation %q: %w: it no longer has the %d stored events this writer started from", id, ErrConcurrentWriter, b.events[0].seq)
 	}
 	return err
 }
