@@ -161,6 +161,17 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 		_ = db.Close()
 		return nil, explain(path, err)
 	}
+	if !inMemory && !opts.ReadOnly {
+		// Nor a checkpoint when the instance shuts down: a handle the
+		// writer closed and reopened after a failure may outlive the
+		// reopen while a reader finishes, and must not write the file
+		// then. The Store checkpoints before it closes; otherwise the log
+		// is replayed when the file is next opened.
+		if _, err := db.ExecContext(ctx, "PRAGMA disable_checkpoint_on_shutdown"); err != nil {
+			_ = db.Close()
+			return nil, explain(path, err)
+		}
+	}
 	if !inMemory {
 		if c.hold, err = holdFile(path, opts.ReadOnly); err != nil {
 			_ = db.Close()

@@ -258,9 +258,11 @@ func (s *Store) flushLoop() {
 //
 // DuckDB running out of its memory limit is not final: the transaction
 // rolls back and runs again under twice the limit, up to memoryRetries
-// times, and the raised limit stays (the work needed it). A database DuckDB
-// invalidated is closed and reopened first; the log keeps every committed
-// transaction, so only fn's own transaction runs again. fn must therefore
+// times, and the raised limit stays (the work needed it). Before it runs
+// again, the file is closed and reopened (as is a database DuckDB
+// invalidated): the log keeps every committed transaction, and nothing a
+// failed one left in memory survives, so only fn's own transaction runs
+// again. fn must therefore
 // depend on nothing but the database and its inputs.
 //
 // On PostgreSQL none of that upkeep applies: the transaction runs once and
@@ -290,11 +292,19 @@ func (s *Store) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx)
 		case duckfile.IsInvalidated(err) && s.path != "" && s.path != ":memory:":
 			s.fault = err
 		case duckfile.IsOutOfMemory(err) && s.memory > 0:
-			raised := 2 * s.memory
-			if serr := duckfile.SetMemoryLimit(ctx, s.sqlDB(), raised); serr != nil {
-				return fmt.Errorf("%w (and raising the memory limit: %v)", err, serr)
+			// A transaction that failed for memory can leave DuckDB's
+			// in-memory state wrong (an Appender's column one row long,
+			// a primary key still indexed), so the retry runs on the file
+			// reopened under the doubled limit, as after an invalidation;
+			// an in-memory database can only raise its limit.
+			s.memory *= 2
+			if s.path == "" || s.path == ":memory:" {
+				if serr := duckfile.SetMemoryLimit(ctx, s.sqlDB(), s.memory); serr != nil {
+					return fmt.Errorf("%w (and raising the memory limit: %v)", err, serr)
+				}
+			} else {
+				s.fault = err
 			}
-			s.memory = raised
 		default:
 			return err
 		}
