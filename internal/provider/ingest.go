@@ -95,6 +95,13 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 	skipThrough := int64(-1)
 	var stored *storedCursor
 	if opts.Resume {
+		// Claim the run first: one another writer holds is refused as
+		// such (ErrConcurrentWriter), before its stored events are read.
+		st, err := s.lockSim(ctx, simulationID)
+		if err != nil {
+			return res, err
+		}
+		st.mu.Unlock()
 		sum, err := s.GetSimulationSummary(ctx, simulationID)
 		if err != nil {
 			return res, err
