@@ -137,7 +137,15 @@ func run(ctx context.Context, args []string, term terminal, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "migrate: %v\n", err)
 		return 1
 	}
-	defer sqldb.Close()
+	defer func() {
+		// simdb's files do not checkpoint on shutdown (duckfile.Open):
+		// fold the log into the file before closing, so a migrated file
+		// stands alone.
+		if !readOnly {
+			_ = duckfile.Checkpoint(context.Background(), sqldb, target, 0, 0)
+		}
+		sqldb.Close()
+	}()
 	m, err := migrate.New(sqldb, db.Migrations())
 	if err != nil {
 		fmt.Fprintf(stderr, "migrate: %v\n", err)

@@ -30,6 +30,11 @@ func TestOpenCreatesTheFileWhole(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE t AS SELECT 42 AS x`); err != nil {
 		t.Fatal(err)
 	}
+	// Files opened for writing do not checkpoint on shutdown (a writer
+	// checkpoints before it closes, as Store.Close does).
+	if err := Checkpoint(ctx, db, path, 0, 0); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
