@@ -30,11 +30,13 @@
 // # Errors
 //
 // Errors callers branch on are sentinels (errors.Is): ErrSimulationExists,
-// ErrSimulationNotFound, ErrSimulationNotRunning, ErrTickAlreadyPersisted,
-// ErrInvalidEvent (an *EventError naming the event or line, tick, type and
-// field), ErrInvalidConfig, ErrInvalidArgument, ErrInvalidFilter,
-// ErrWriteFailed, ErrClosed, ErrSchemaBehind, ErrSchemaAhead, ErrLocked
-// (a *LockedError naming the file and the process holding it), and for
-// PostgreSQL ErrConcurrentWriter, ErrUnreachable and ErrNoDatabase. Every other
-// error wraps the cause with what was being done.
+// ErrSimulationNotFound, ErrSimulationNotRunning, ErrSimulationRunning,
+// ErrTickAlreadyPersisted, ErrInvalidEvent (an *EventError naming the event
+// or line, tick, type and field), ErrInvalidConfig, ErrInvalidArgument,
+// ErrInvalidFilter, ErrResumeMismatch, ErrWriteFailed, ErrReadOnly,
+// ErrClosed, ErrSchemaBehind and ErrSchemaAhead; for DuckDB files ErrLocked
+// (a *LockedError naming the file and the process holding it) and
+// ErrNotDatabase; for PostgreSQL ErrConcurrentWriter, ErrUnreachable and
+// ErrNoDatabase. Every other error wraps the cause with what was being
+// done.
 package simdb

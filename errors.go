@@ -36,8 +36,8 @@ var (
 	// totals, …
 	ErrInvalidArgument = provider.ErrInvalidArgument
 	// ErrInvalidFilter: an event query's filter contradicts itself
-	// (TickMin > TickMax), names an unknown sort or status, or holds text
-	// that is not UTF-8.
+	// (TickMin > TickMax), names an unknown sort or status, holds text that
+	// is not UTF-8, or an event type with a comma.
 	ErrInvalidFilter = provider.ErrInvalidFilter
 	// ErrWriteFailed: a commit failed (a full disk, an I/O error, a
 	// cancelled context mid-commit). From PersistTickEvents, Flush, Close or

@@ -12,6 +12,8 @@ import "unsafe"
 type Arena struct {
 	bytes []byte
 	strs  []string
+	// last is where the latest alloc began in bytes (see keepBytes).
+	last int
 	// agents and txIDs are where Decode collects an event's lists before
 	// keeping a copy; reused from event to event.
 	agents, txIDs uniqueList
@@ -57,8 +59,23 @@ func (a *Arena) alloc(n int) []byte {
 		a.bytes = make([]byte, 0, max(arenaBlock, n))
 	}
 	l := len(a.bytes)
+	a.last = l
 	a.bytes = a.bytes[:l+n]
 	return a.bytes[l : l : l+n]
+}
+
+// keepBytes gives back what the arena's last alloc reserved beyond b, the
+// bytes written into it: alloc reserves an upper bound (details reserves
+// room for every member, the lifted ones too), and holding on to the rest
+// overflowed a PersistTickEvents call's exactly reserved block into a fresh
+// 64 KB one. b comes back with its capacity cut to its length, so no append
+// to it can reach the next event's bytes.
+func (a *Arena) keepBytes(b []byte) []byte {
+	b = b[:len(b):len(b)]
+	if a != nil && len(b) > 0 && len(b) <= len(a.bytes)-a.last && &a.bytes[a.last] == &b[0] {
+		a.bytes = a.bytes[:a.last+len(b)]
+	}
+	return b
 }
 
 // str returns b as a string kept in the arena (a copy: b may be the input

@@ -29,6 +29,9 @@ func TestDecodeInKeepsEachEventsMemory(t *testing.T) {
 			t.Fatalf("line %d: %v", i, err)
 		}
 		got[i] = ev
+		if cap(ev.Details) != len(ev.Details) {
+			t.Fatalf("line %d: details has room for %d more bytes: an append would reach the next event's", i, cap(ev.Details)-len(ev.Details))
+		}
 		for j := range buf {
 			buf[j] = 'X' // the reader reuses its buffer
 		}
@@ -41,5 +44,30 @@ func TestDecodeInKeepsEachEventsMemory(t *testing.T) {
 		if !reflect.DeepEqual(got[i], want) {
 			t.Fatalf("line %d decoded in the arena as\n%+v\nwant\n%+v", i, got[i], want)
 		}
+	}
+}
+
+// A PersistTickEvents call reserves its lines' total length; the events of
+// the engine's lines fit in it, so the call allocates no further block.
+func TestArenaReserveHoldsItsLines(t *testing.T) {
+	lines := []string{
+		`{"event_type":"Arrival","tick":3,"tx_id":"t-1","sender_id":"A","receiver_id":"B","amount":5,"deadline":9}`,
+		`{"event_type":"PolicySubmit","tick":3,"agent_id":"A","tx_id":"t-1"}`,
+		`{"event_type":"RtgsImmediateSettlement","tick":3,"tx_id":"t-1","sender":"A","receiver":"B","amount":5}`,
+	}
+	size := 0
+	for _, l := range lines {
+		size += len(l)
+	}
+	var a Arena
+	a.Reserve(size, 2*len(lines))
+	block := &a.bytes[:1][0]
+	for _, l := range lines {
+		if _, err := DecodeIn(&a, []byte(l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if &a.bytes[:1][0] != block {
+		t.Fatalf("the reserved %d bytes did not hold the events of %d bytes of lines: a new block was allocated", size, size)
 	}
 }

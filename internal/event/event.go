@@ -212,7 +212,7 @@ func DecodeIn(a *Arena, line []byte) (Event, error) {
 			return ev, err
 		}
 	}
-	ev.Details = details(a, line, members, positions, lifted)
+	ev.Details = a.keepBytes(details(a, line, members, positions, lifted))
 	for k, p := range positions {
 		if p >= 0 {
 			ev.Layout |= int32(p+1) << (7 * k)
