@@ -1,54 +1,14 @@
 package simdb_test
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/simcash/simdb/internal/testutil"
 )
 
-// testBackend is a database the public API's tests run against.
-type testBackend struct {
-	name string
-	// skip says why the backend cannot run here ("" when it can).
-	skip func() string
-	// database returns a new, empty database for t: a file or a URL.
-	database func(t *testing.T) string
-}
-
-// testBackends are the databases simdb runs on. Every test runs on the
-// first (setup's default); TestBackends runs the tests in onEveryBackend on
-// the others, through the same setup, so no test is written twice.
-var testBackends = []testBackend{
-	{
-		name:     "duckdb",
-		skip:     func() string { return "" },
-		database: func(t *testing.T) string { return filepath.Join(t.TempDir(), "test.duckdb") },
-	},
-	{
-		name: "postgres",
-		skip: func() string {
-			if os.Getenv(testutil.PostgresEnv) == "" {
-				return testutil.PostgresEnv + " is not set: the PostgreSQL backend is not tested (make test starts a throwaway server)"
-			}
-			return ""
-		},
-		database: func(t *testing.T) string { return testutil.PostgresURL(t) },
-	},
-}
-
 // backendOf is the backend t runs on: the one TestBackends named in its
-// path, else the default.
-func backendOf(t *testing.T) testBackend {
-	for _, be := range testBackends[1:] {
-		if strings.HasPrefix(t.Name(), "TestBackends/"+be.name+"/") {
-			return be
-		}
-	}
-	return testBackends[0]
-}
+// path, else the default (DuckDB).
+func backendOf(t *testing.T) testutil.Backend { return testutil.BackendOf(t, "TestBackends") }
 
 // onEveryBackend are the tests TestBackends runs on every backend but the
 // default: the core round trip (start, ticks, complete or fail, pages,
@@ -57,58 +17,44 @@ func backendOf(t *testing.T) testBackend {
 // is not among them: its checks use DuckDB's SQL, and one of its cases
 // stores NUL characters, which PostgreSQL refuses —
 // TestPostgresRejectsNULCharacters.)
-var onEveryBackend = []struct {
-	name string
-	test func(*testing.T)
-}{
-	{"StoreSatisfiesProvider", TestStoreSatisfiesProvider},
-	{"StartCreatesRecord", TestStartCreatesRecord},
-	{"TickEventsQueryableByTick", TestTickEventsQueryableByTick},
-	{"CompleteStoresTotals", TestCompleteStoresTotals},
-	{"SummaryFindsSimulation", TestSummaryFindsSimulation},
-	{"EventsByTickReturnArrival", TestEventsByTickReturnArrival},
-	{"ExperimentContextStored", TestExperimentContextStored},
-	{"EmptyEventsWriteNothing", TestEmptyEventsWriteNothing},
-	{"MissingConfigKeysDefault", TestMissingConfigKeysDefault},
-	{"DuplicateIDRejected", TestDuplicateIDRejected},
-	{"NoExperimentContextIsNull", TestNoExperimentContextIsNull},
-	{"InvalidStartArguments", TestInvalidStartArguments},
-	{"InvalidEventStoresNothing", TestInvalidEventStoresNothing},
-	{"RegisterLastValueWins", TestRegisterLastValueWins},
-	{"TickOrderEnforced", TestTickOrderEnforced},
-	{"SmallStreamRoundTrip", TestSmallStreamRoundTrip},
-	{"QueryFilters", TestQueryFilters},
-	{"QuerySQLTextStoredLiterally", TestQuerySQLTextStoredLiterally},
-	{"QueryPagingClampsAndEchoes", TestQueryPagingClampsAndEchoes},
-	{"QueryInvalidFilters", TestQueryInvalidFilters},
-	{"QueryUnknownSimulation", TestQueryUnknownSimulation},
-	{"QueryEventFields", TestQueryEventFields},
-	{"QueryRealStreamParticipants", TestQueryRealStreamParticipants},
-	{"QueryStreamBusyTicks", TestQueryStreamBusyTicks},
-	{"QueryStreamHugeTick", TestQueryStreamHugeTick},
-	{"QueryStreamCancellation", TestQueryStreamCancellation},
-	{"QueryKeysetMatchesOffset", TestQueryKeysetMatchesOffset},
-	{"QueryEventSummary", TestQueryEventSummary},
-	{"QueryListSimulations", TestQueryListSimulations},
-	{"QuerySimulationSummary", TestQuerySimulationSummary},
-	{"QueryAgentStateRegisters", TestQueryAgentStateRegisters},
-	{"QueryCompareSimulations", TestQueryCompareSimulations},
-	{"ConcurrentSimulations", TestConcurrentSimulations},
-	{"ReadersSeeWholeTicks", TestReadersSeeWholeTicks},
-	{"FailedGroupCommitStoresNothing", TestFailedGroupCommitStoresNothing},
+var onEveryBackend = []testutil.BackendTest{
+	{Name: "StoreSatisfiesProvider", Test: TestStoreSatisfiesProvider},
+	{Name: "StartCreatesRecord", Test: TestStartCreatesRecord},
+	{Name: "TickEventsQueryableByTick", Test: TestTickEventsQueryableByTick},
+	{Name: "CompleteStoresTotals", Test: TestCompleteStoresTotals},
+	{Name: "SummaryFindsSimulation", Test: TestSummaryFindsSimulation},
+	{Name: "EventsByTickReturnArrival", Test: TestEventsByTickReturnArrival},
+	{Name: "ExperimentContextStored", Test: TestExperimentContextStored},
+	{Name: "EmptyEventsWriteNothing", Test: TestEmptyEventsWriteNothing},
+	{Name: "MissingConfigKeysDefault", Test: TestMissingConfigKeysDefault},
+	{Name: "DuplicateIDRejected", Test: TestDuplicateIDRejected},
+	{Name: "NoExperimentContextIsNull", Test: TestNoExperimentContextIsNull},
+	{Name: "InvalidStartArguments", Test: TestInvalidStartArguments},
+	{Name: "InvalidEventStoresNothing", Test: TestInvalidEventStoresNothing},
+	{Name: "RegisterLastValueWins", Test: TestRegisterLastValueWins},
+	{Name: "TickOrderEnforced", Test: TestTickOrderEnforced},
+	{Name: "SmallStreamRoundTrip", Test: TestSmallStreamRoundTrip},
+	{Name: "QueryFilters", Test: TestQueryFilters},
+	{Name: "QuerySQLTextStoredLiterally", Test: TestQuerySQLTextStoredLiterally},
+	{Name: "QueryPagingClampsAndEchoes", Test: TestQueryPagingClampsAndEchoes},
+	{Name: "QueryInvalidFilters", Test: TestQueryInvalidFilters},
+	{Name: "QueryUnknownSimulation", Test: TestQueryUnknownSimulation},
+	{Name: "QueryEventFields", Test: TestQueryEventFields},
+	{Name: "QueryRealStreamParticipants", Test: TestQueryRealStreamParticipants},
+	{Name: "QueryStreamBusyTicks", Test: TestQueryStreamBusyTicks},
+	{Name: "QueryStreamHugeTick", Test: TestQueryStreamHugeTick},
+	{Name: "QueryStreamCancellation", Test: TestQueryStreamCancellation},
+	{Name: "QueryKeysetMatchesOffset", Test: TestQueryKeysetMatchesOffset},
+	{Name: "QueryEventSummary", Test: TestQueryEventSummary},
+	{Name: "QueryListSimulations", Test: TestQueryListSimulations},
+	{Name: "QuerySimulationSummary", Test: TestQuerySimulationSummary},
+	{Name: "QueryAgentStateRegisters", Test: TestQueryAgentStateRegisters},
+	{Name: "QueryCompareSimulations", Test: TestQueryCompareSimulations},
+	{Name: "ConcurrentSimulations", Test: TestConcurrentSimulations},
+	{Name: "ReadersSeeWholeTicks", Test: TestReadersSeeWholeTicks},
+	{Name: "FailedGroupCommitStoresNothing", Test: TestFailedGroupCommitStoresNothing},
 }
 
 // TestBackends runs onEveryBackend on every backend but the default, each
 // test on a database of its own.
-func TestBackends(t *testing.T) {
-	for _, be := range testBackends[1:] {
-		t.Run(be.name, func(t *testing.T) {
-			if why := be.skip(); why != "" {
-				t.Skip(why)
-			}
-			for _, tc := range onEveryBackend {
-				t.Run(tc.name, tc.test)
-			}
-		})
-	}
-}
+func TestBackends(t *testing.T) { testutil.RunOnBackends(t, onEveryBackend) }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
 )
 
 // deletedTables are the tables DeleteSimulation clears.
@@ -18,19 +19,7 @@ func TestDeleteSimulation(t *testing.T) {
 	b := setup(t, simdb.Options{Durability: simdb.Durable})
 	// Every table with a simulation_id column must be one DeleteSimulation
 	// clears: a new table added by a migration fails here until it does.
-	rows, err := simdb.RawDB(b.store).QueryContext(b.ctx, `SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'simulation_id' AND database_name = current_database() ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, name)
-	}
-	rows.Close()
+	tables := testutil.QueryStrings(t, b.ctx, simdb.RawDB(b.store), `SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'simulation_id' AND database_name = current_database() ORDER BY 1`)
 	if want := slices.Sorted(slices.Values(deletedTables)); !slices.Equal(tables, want) {
 		t.Fatalf("tables with simulation_id: %v; DeleteSimulation clears %v", tables, want)
 	}

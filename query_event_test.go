@@ -17,6 +17,7 @@ import (
 
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/testutil"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // --- The event itself ---
@@ -167,7 +168,7 @@ func TestQueryRealStreamParticipants(t *testing.T) {
 		}
 	}
 	// For one agent, the exact set too (seq is the line index of this stream).
-	if got := seqsOf(streamAll(t, b.store, "medium", simdb.EventFilter{AgentID: fewest})); !slices.Equal(got, refQuery(refs, simdb.EventFilter{AgentID: fewest})) {
+	if got := simdbtest.Seqs(streamAll(t, b.store, "medium", simdb.EventFilter{AgentID: fewest})); !slices.Equal(got, refQuery(refs, simdb.EventFilter{AgentID: fewest})) {
 		t.Errorf("agent %s: streamed %d events, reference %d, or different ones", fewest, len(got), fewestN)
 	}
 
@@ -189,9 +190,9 @@ func TestQueryRealStreamParticipants(t *testing.T) {
 			t.Errorf("tx %s: total %d, reference counts %d", tx, page.Total, len(want))
 			continue
 		}
-		got := seqsOf(page.Events)
+		got := simdbtest.Seqs(page.Events)
 		if page.Total > 1000 {
-			got = seqsOf(streamAll(t, b.store, "medium", simdb.EventFilter{TxID: tx}))
+			got = simdbtest.Seqs(streamAll(t, b.store, "medium", simdb.EventFilter{TxID: tx}))
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("tx %s: seqs %v, reference %v", tx, got, want)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // --- The independent reference ---
@@ -136,14 +137,6 @@ func refQuery(evs []refEvent, f simdb.EventFilter) []int64 {
 
 // --- Reading helpers ---
 
-func seqsOf(evs []simdb.StoredEvent) []int64 {
-	out := make([]int64, len(evs))
-	for i, e := range evs {
-		out[i] = e.Seq
-	}
-	return out
-}
-
 // offsetPages reads every match of f by offset paging with page size limit.
 func offsetPages(t testing.TB, store *simdb.Store, id string, f simdb.EventFilter, limit int) ([]int64, int64) {
 	t.Helper()
@@ -166,7 +159,7 @@ func offsetPages(t testing.TB, store *simdb.Store, id string, f simdb.EventFilte
 		if len(page.Events) > limit {
 			t.Fatalf("page of %d events with limit %d", len(page.Events), limit)
 		}
-		out = append(out, seqsOf(page.Events)...)
+		out = append(out, simdbtest.Seqs(page.Events)...)
 	}
 }
 
@@ -194,7 +187,7 @@ func keysetPages(t testing.TB, store *simdb.Store, id string, f simdb.EventFilte
 		if page.Next == nil || page.Next.Tick != last.Tick || page.Next.Seq != last.Seq {
 			t.Fatalf("Next = %+v, last event (tick %d, seq %d)", page.Next, last.Tick, last.Seq)
 		}
-		out = append(out, seqsOf(page.Events)...)
+		out = append(out, simdbtest.Seqs(page.Events)...)
 		f.After = page.Next
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // --- SimCash's own SQL on a simdb file ---
@@ -142,17 +143,17 @@ func TestStreamOrderDoesNotDependOnStorageOrder(t *testing.T) {
 	for i := range want {
 		want[i] = int64(i)
 	}
-	if got := seqsOf(streamAll(t, b.store, "rev", simdb.EventFilter{})); !slices.Equal(got, want) {
+	if got := simdbtest.Seqs(streamAll(t, b.store, "rev", simdb.EventFilter{})); !slices.Equal(got, want) {
 		t.Fatalf("ascending stream out of order: %d events, first %v", len(got), got[:min(5, len(got))])
 	}
-	if got := seqsOf(streamAll(t, b.store, "rev", simdb.EventFilter{Sort: simdb.SortTickDesc})); !slices.Equal(got, reversed(want)) {
+	if got := simdbtest.Seqs(streamAll(t, b.store, "rev", simdb.EventFilter{Sort: simdb.SortTickDesc})); !slices.Equal(got, reversed(want)) {
 		t.Fatalf("descending stream out of order: %d events, first %v", len(got), got[:min(5, len(got))])
 	}
 	page, err := b.store.GetSimulationEvents(b.ctx, "rev", simdb.EventFilter{Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := seqsOf(page.Events); !slices.Equal(got, want[:5]) {
+	if got := simdbtest.Seqs(page.Events); !slices.Equal(got, want[:5]) {
 		t.Fatalf("first page %v, want %v", got, want[:5])
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // --- StreamEvents ---
@@ -69,12 +70,12 @@ func TestQueryStreamBusyTicks(t *testing.T) {
 		}
 		evs := streamAll(t, b.store, "busy", f)
 		checkOrder(t, evs, f.Sort == simdb.SortTickDesc)
-		if got := seqsOf(evs); !slices.Equal(got, want) {
+		if got := simdbtest.Seqs(evs); !slices.Equal(got, want) {
 			t.Errorf("%+v: streamed %d events, want %d (first diff somewhere in %v...)", f, len(got), len(want), got[:min(5, len(got))])
 		}
 	}
-	asc := seqsOf(streamAll(t, b.store, "busy", simdb.EventFilter{}))
-	desc := seqsOf(streamAll(t, b.store, "busy", simdb.EventFilter{Sort: simdb.SortTickDesc}))
+	asc := simdbtest.Seqs(streamAll(t, b.store, "busy", simdb.EventFilter{}))
+	desc := simdbtest.Seqs(streamAll(t, b.store, "busy", simdb.EventFilter{Sort: simdb.SortTickDesc}))
 	if len(asc) != len(lines) || !slices.Equal(desc, reversed(asc)) {
 		t.Fatalf("asc %d events, desc %d; desc must be the exact reverse", len(asc), len(desc))
 	}
@@ -128,7 +129,7 @@ func TestQueryStreamHugeTick(t *testing.T) {
 	}
 	desc := streamAll(t, b.store, "huge", simdb.EventFilter{Sort: simdb.SortTickDesc})
 	checkOrder(t, desc, true)
-	if !slices.Equal(seqsOf(desc), reversed(seqsOf(asc))) {
+	if !slices.Equal(simdbtest.Seqs(desc), reversed(simdbtest.Seqs(asc))) {
 		t.Fatalf("desc (%d events) is not the exact reverse of asc", len(desc))
 	}
 	one := streamAll(t, b.store, "huge", simdb.EventFilter{Tick: simdb.Int64(2), Sort: simdb.SortTickDesc})
@@ -270,7 +271,7 @@ func TestQueryKeysetMatchesOffset(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := seqsOf(page.Events); !slices.Equal(got, want[5:min(8, len(want))]) || page.Total != int64(len(want)) {
+				if got := simdbtest.Seqs(page.Events); !slices.Equal(got, want[5:min(8, len(want))]) || page.Total != int64(len(want)) {
 					t.Fatalf("%+v after seq %d, offset 2: %v (total %d), want %v", f, want[2], got, page.Total, want[5:min(8, len(want))])
 				}
 			}

@@ -9,11 +9,11 @@ import (
 	"math"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
 )
 
 // --- Summaries ---
@@ -51,27 +51,9 @@ func TestQueryEventSummary(t *testing.T) {
 	}
 }
 
-// testClock is a settable wall clock for Options.Now.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 func TestQueryListSimulations(t *testing.T) {
 	base := time.Date(2025, 1, 2, 3, 0, 0, 0, time.UTC)
-	clock := &testClock{t: base}
+	clock := testutil.NewClock(base)
 	b := setup(t, simdb.Options{Now: clock.Now})
 	at := func(h int) { clock.Set(base.Add(time.Duration(h) * time.Hour)) }
 	startAt := func(h int, id string, exp *simdb.Experiment) {

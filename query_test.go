@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // sqlText looks like SQL; filters must match it literally.
@@ -108,7 +109,7 @@ func TestQueryFilters(t *testing.T) {
 			if page.Total != int64(len(want)) {
 				t.Errorf("total = %d, want %d", page.Total, len(want))
 			}
-			if got := seqsOf(page.Events); !slices.Equal(got, want) {
+			if got := simdbtest.Seqs(page.Events); !slices.Equal(got, want) {
 				t.Errorf("seqs\n got %v\nwant %v", got, want)
 			}
 			for _, ev := range page.Events {
@@ -123,7 +124,7 @@ func TestQueryFilters(t *testing.T) {
 			if got := keysetPages(t, b.store, "q", c.f, 4); !slices.Equal(got, want) {
 				t.Errorf("keyset pages of 4:\n got %v\nwant %v", got, want)
 			}
-			if got := seqsOf(streamAll(t, b.store, "q", c.f)); !slices.Equal(got, want) {
+			if got := simdbtest.Seqs(streamAll(t, b.store, "q", c.f)); !slices.Equal(got, want) {
 				t.Errorf("stream:\n got %v\nwant %v", got, want)
 			}
 		})
@@ -204,7 +205,7 @@ func TestQueryPagingClampsAndEchoes(t *testing.T) {
 			}
 			lo := min(c.wantOff, len(all))
 			hi := min(lo+c.wantLimit, len(all))
-			if got := seqsOf(page.Events); !slices.Equal(got, all[lo:hi]) {
+			if got := simdbtest.Seqs(page.Events); !slices.Equal(got, all[lo:hi]) {
 				t.Fatalf("seqs\n got %v\nwant %v", got, all[lo:hi])
 			}
 			if page.Events == nil {

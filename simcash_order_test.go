@@ -32,7 +32,7 @@ func TestSimCashOrderIsSeqOrder(t *testing.T) {
 				want[i] = fmt.Sprintf("small:%d", i)
 			}
 			// SimCash's event query over the whole run.
-			got := eventIDs(t, b, `SELECT event_id FROM simulation_events WHERE simulation_id = ? ORDER BY tick, event_timestamp`, "small")
+			got := testutil.QueryStrings(t, b.ctx, simdb.RawDB(b.store), `SELECT event_id FROM simulation_events WHERE simulation_id = ? ORDER BY tick, event_timestamp`, "small")
 			if !slices.Equal(got, want) {
 				t.Fatalf("ORDER BY tick, event_timestamp differs from seq order at %d of %d positions", differing(got, want), len(want))
 			}
@@ -57,27 +57,6 @@ func TestSimCashOrderIsSeqOrder(t *testing.T) {
 			}
 		})
 	}
-}
-
-func eventIDs(t *testing.T, b *testBundle, q string, args ...any) []string {
-	t.Helper()
-	rows, err := simdb.RawDB(b.store).QueryContext(b.ctx, q, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // differing counts the positions where a and b differ, and the length

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,7 +25,7 @@ type testBundle struct {
 func setup(t *testing.T, opts simdb.Options) *testBundle {
 	t.Helper()
 	ctx := context.Background()
-	path := backendOf(t).database(t)
+	path := backendOf(t).Database(t, filepath.Join(t.TempDir(), "test.duckdb"))
 	store, err := simdb.Open(ctx, path, opts)
 	if err != nil {
 		t.Fatalf("open: %v", err)

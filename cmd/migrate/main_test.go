@@ -447,21 +447,7 @@ func fingerprint(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	defer sqldb.Close()
-	rows, err := sqldb.QueryContext(ctx, `SELECT table_name FROM duckdb_tables() WHERE table_name <> 'goose_db_version' ORDER BY table_name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, name)
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
+	tables := testutil.QueryStrings(t, ctx, sqldb, `SELECT table_name FROM duckdb_tables() WHERE table_name <> 'goose_db_version' ORDER BY table_name`)
 	var b strings.Builder
 	for _, tbl := range tables {
 		var text string

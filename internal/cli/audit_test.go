@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // Tests for the hostile-input audit's findings (issue 19): each fails on
@@ -297,7 +298,7 @@ func TestIngestResumeRefusesAnotherStream(t *testing.T) {
 			if s.Status != "running" || s.EventCount != int64(stored) || deref64(s.LastTick) != fmt.Sprint(lastTick) {
 				t.Fatalf("a refused resume changed the run: %+v", s)
 			}
-			if got := allEvents(t, db, "run"); !slices.Equal(seqs(got), seqs(before)) || got[len(got)-1].Tick != before[len(before)-1].Tick {
+			if got := allEvents(t, db, "run"); !slices.Equal(simdbtest.Seqs(got), simdbtest.Seqs(before)) || got[len(got)-1].Tick != before[len(before)-1].Tick {
 				t.Fatal("a refused resume changed the stored events")
 			}
 		})

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,57 +14,17 @@ import (
 	"github.com/simcash/simdb/internal/testutil"
 )
 
-// testBackend is a database the CLI's tests run against.
-type testBackend struct {
-	name string
-	// skip says why the backend cannot run here ("" when it can).
-	skip func() string
-	// database returns a new database for t: file (a DuckDB path in the
-	// test's folder), or a fresh PostgreSQL database's URL.
-	database func(t *testing.T, file string) string
-}
-
-// testBackends are the databases simdb runs on. Every test runs on the
-// first; TestCLIBackends runs the tests of onEveryBackend on the others.
-var testBackends = []testBackend{
-	{
-		name:     "duckdb",
-		skip:     func() string { return "" },
-		database: func(_ *testing.T, file string) string { return file },
-	},
-	{
-		name: "postgres",
-		skip: func() string {
-			if os.Getenv(testutil.PostgresEnv) == "" {
-				return testutil.PostgresEnv + " is not set: the PostgreSQL backend is not tested (make test starts a throwaway server)"
-			}
-			return ""
-		},
-		database: func(t *testing.T, _ string) string { return testutil.PostgresURL(t) },
-	},
-}
-
 // backendOf is the backend t runs on: the one TestCLIBackends named in its
-// path, else the default.
-func backendOf(t *testing.T) testBackend {
-	for _, be := range testBackends[1:] {
-		if strings.HasPrefix(t.Name(), "TestCLIBackends/"+be.name+"/") {
-			return be
-		}
-	}
-	return testBackends[0]
-}
+// path, else the default (DuckDB).
+func backendOf(t *testing.T) testutil.Backend { return testutil.BackendOf(t, "TestCLIBackends") }
 
 // onEveryBackend: the corpus round trip (ingest, export jsonl byte for
 // byte, parquet, csv) with its database on the backend, and diff with
 // --db-b on it, so that runs are compared across backends.
-var onEveryBackend = []struct {
-	name string
-	test func(*testing.T)
-}{
-	{"RoundTripCorpus", TestRoundTripCorpus},
-	{"Diff", TestDiff},
-	{"Export", TestExport},
+var onEveryBackend = []testutil.BackendTest{
+	{Name: "RoundTripCorpus", Test: TestRoundTripCorpus},
+	{Name: "Diff", Test: TestDiff},
+	{Name: "Export", Test: TestExport},
 }
 
 // The same stream ingested into DuckDB and into PostgreSQL (same clock)
@@ -100,18 +59,8 @@ func TestExportSameOnEveryBackend(t *testing.T) {
 	}
 }
 
-func TestCLIBackends(t *testing.T) {
-	for _, be := range testBackends[1:] {
-		t.Run(be.name, func(t *testing.T) {
-			if why := be.skip(); why != "" {
-				t.Skip(why)
-			}
-			for _, tc := range onEveryBackend {
-				t.Run(tc.name, tc.test)
-			}
-		})
-	}
-}
+// TestCLIBackends runs onEveryBackend on every backend but the default.
+func TestCLIBackends(t *testing.T) { testutil.RunOnBackends(t, onEveryBackend) }
 
 // On PostgreSQL an ingest of a run another process is writing stops at
 // once with exit 1 and a message naming the run, stores nothing and does

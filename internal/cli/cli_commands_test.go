@@ -17,6 +17,7 @@ import (
 
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/simgen"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 func TestGen(t *testing.T) {
@@ -116,22 +117,22 @@ func TestShowAndList(t *testing.T) {
 	}
 
 	// Newest first; filters by status and experiment.
-	if ids := runIDs(listJSON(t, db)); !slices.Equal(ids, []string{"broken", "third", "second", "first"}) {
+	if ids := simdbtest.RunIDs(listJSON(t, db)); !slices.Equal(ids, []string{"broken", "third", "second", "first"}) {
 		t.Errorf("list: %v, want newest first", ids)
 	}
-	if ids := runIDs(listJSON(t, db, "--status", "completed")); !slices.Equal(ids, []string{"third", "second", "first"}) {
+	if ids := simdbtest.RunIDs(listJSON(t, db, "--status", "completed")); !slices.Equal(ids, []string{"third", "second", "first"}) {
 		t.Errorf("list --status completed: %v", ids)
 	}
-	if ids := runIDs(listJSON(t, db, "--status", "failed")); !slices.Equal(ids, []string{"broken"}) {
+	if ids := simdbtest.RunIDs(listJSON(t, db, "--status", "failed")); !slices.Equal(ids, []string{"broken"}) {
 		t.Errorf("list --status failed: %v", ids)
 	}
-	if ids := runIDs(listJSON(t, db, "--status", "running")); len(ids) != 0 {
+	if ids := simdbtest.RunIDs(listJSON(t, db, "--status", "running")); len(ids) != 0 {
 		t.Errorf("list --status running: %v", ids)
 	}
-	if ids := runIDs(listJSON(t, db, "--experiment", "exp")); !slices.Equal(ids, []string{"third", "second"}) {
+	if ids := simdbtest.RunIDs(listJSON(t, db, "--experiment", "exp")); !slices.Equal(ids, []string{"third", "second"}) {
 		t.Errorf("list --experiment exp: %v, want by iteration", ids)
 	}
-	if ids := runIDs(listJSON(t, db, "--experiment", "nope")); len(ids) != 0 {
+	if ids := simdbtest.RunIDs(listJSON(t, db, "--experiment", "nope")); len(ids) != 0 {
 		t.Errorf("list --experiment nope: %v", ids)
 	}
 
@@ -212,7 +213,7 @@ func TestDiff(t *testing.T) {
 	src := readStream(t, stream)
 	db := filepath.Join(dir, "db.duckdb")
 	// Under TestCLIBackends the second database is on the other backend.
-	dbB := backendOf(t).database(t, filepath.Join(dir, "b.duckdb"))
+	dbB := backendOf(t).Database(t, filepath.Join(dir, "b.duckdb"))
 	mustCLI(t, "--db", db, "ingest", "--sim", "a", "--config", config, stream)
 	mustCLI(t, "--db", db, "ingest", "--sim", "a2", "--config", config, stream)
 	mustCLI(t, "--db", dbB, "ingest", "--sim", "b", "--config", config, stream)
@@ -340,7 +341,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo run: %+v", s)
 		}
 	}
-	if ids := runIDs(listJSON(t, db)); !slices.Equal(slices.Sorted(slices.Values(ids)), []string{"demo-1", "demo-2"}) {
+	if ids := simdbtest.RunIDs(listJSON(t, db)); !slices.Equal(slices.Sorted(slices.Values(ids)), []string{"demo-1", "demo-2"}) {
 		t.Errorf("runs after two demos: %v", ids)
 	}
 	if r := cli(t, "--db", db, "diff", "demo-1", "demo-2"); r.code != exitOK {

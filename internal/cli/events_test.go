@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // Party and transaction fields of the engine's events (SIMCASH.md): the
@@ -152,12 +153,12 @@ func TestEventsFilters(t *testing.T) {
 				t.Fatalf("the case selects nothing in the fixture; pick another value")
 			}
 			// --all: every match, ascending.
-			got := seqs(allEvents(t, f.db, f.sim, c.args...))
+			got := simdbtest.Seqs(allEvents(t, f.db, f.sim, c.args...))
 			if !slices.Equal(got, want) {
 				t.Errorf("--all %v: got %d events %v, want %d %v", c.args, len(got), head(got), len(want), head(want))
 			}
 			// --all --sort desc: the exact reverse.
-			gotDesc := seqs(allEvents(t, f.db, f.sim, append(c.args, "--sort", "desc")...))
+			gotDesc := simdbtest.Seqs(allEvents(t, f.db, f.sim, append(c.args, "--sort", "desc")...))
 			rev := slices.Clone(want)
 			slices.Reverse(rev)
 			if !slices.Equal(gotDesc, rev) {
@@ -168,8 +169,8 @@ func TestEventsFilters(t *testing.T) {
 			if page.Total != int64(len(want)) {
 				t.Errorf("page total %d, want %d", page.Total, len(want))
 			}
-			if wantPage := want[:min(len(want), simdb.DefaultEventLimit)]; !slices.Equal(seqs(page.Events), wantPage) {
-				t.Errorf("page %v: got %v, want %v", c.args, head(seqs(page.Events)), head(wantPage))
+			if wantPage := want[:min(len(want), simdb.DefaultEventLimit)]; !slices.Equal(simdbtest.Seqs(page.Events), wantPage) {
+				t.Errorf("page %v: got %v, want %v", c.args, head(simdbtest.Seqs(page.Events)), head(wantPage))
 			}
 		})
 	}
@@ -211,8 +212,8 @@ func TestEventsPagingAndSort(t *testing.T) {
 	}
 
 	page := eventsPage(t, f.db, f.sim, "--limit", "7", "--offset", "10")
-	if !slices.Equal(seqs(page.Events), span(10, 17)) || page.Total != n || page.Limit != 7 || page.Offset != 10 {
-		t.Errorf("--limit 7 --offset 10: seqs %v total %d limit %d offset %d", seqs(page.Events), page.Total, page.Limit, page.Offset)
+	if !slices.Equal(simdbtest.Seqs(page.Events), span(10, 17)) || page.Total != n || page.Limit != 7 || page.Offset != 10 {
+		t.Errorf("--limit 7 --offset 10: seqs %v total %d limit %d offset %d", simdbtest.Seqs(page.Events), page.Total, page.Limit, page.Offset)
 	}
 	if page.Next == nil || page.Next.Seq != 16 {
 		t.Errorf("next cursor %+v, want seq 16", page.Next)
@@ -227,7 +228,7 @@ func TestEventsPagingAndSort(t *testing.T) {
 	}
 
 	page = eventsPage(t, f.db, f.sim, "--limit", "5000")
-	if page.Limit != simdb.MaxEventLimit || !slices.Equal(seqs(page.Events), span(0, simdb.MaxEventLimit)) {
+	if page.Limit != simdb.MaxEventLimit || !slices.Equal(simdbtest.Seqs(page.Events), span(0, simdb.MaxEventLimit)) {
 		t.Errorf("--limit 5000: limit %d, %d events; want clamped to %d", page.Limit, len(page.Events), simdb.MaxEventLimit)
 	}
 
@@ -238,20 +239,20 @@ func TestEventsPagingAndSort(t *testing.T) {
 
 	for _, sort := range []string{"desc", "tick_desc"} {
 		page = eventsPage(t, f.db, f.sim, "--sort", sort, "--limit", "5", "--offset", "2")
-		if want := []int64{n - 3, n - 4, n - 5, n - 6, n - 7}; !slices.Equal(seqs(page.Events), want) || page.Filter.Sort != simdb.SortTickDesc {
-			t.Errorf("--sort %s --limit 5 --offset 2: %v (sort %q), want %v", sort, seqs(page.Events), page.Filter.Sort, want)
+		if want := []int64{n - 3, n - 4, n - 5, n - 6, n - 7}; !slices.Equal(simdbtest.Seqs(page.Events), want) || page.Filter.Sort != simdb.SortTickDesc {
+			t.Errorf("--sort %s --limit 5 --offset 2: %v (sort %q), want %v", sort, simdbtest.Seqs(page.Events), page.Filter.Sort, want)
 		}
 	}
 	for _, sort := range []string{"asc", "tick_asc"} {
 		page = eventsPage(t, f.db, f.sim, "--sort", sort, "--limit", "3")
-		if !slices.Equal(seqs(page.Events), span(0, 3)) || page.Filter.Sort != simdb.SortTickAsc {
-			t.Errorf("--sort %s: %v", sort, seqs(page.Events))
+		if !slices.Equal(simdbtest.Seqs(page.Events), span(0, 3)) || page.Filter.Sort != simdb.SortTickAsc {
+			t.Errorf("--sort %s: %v", sort, simdbtest.Seqs(page.Events))
 		}
 	}
 
 	// --all goes past the page cap.
 	all := allEvents(t, f.db, f.sim)
-	if int64(len(all)) != n || !slices.Equal(seqs(all), span(0, n)) {
+	if int64(len(all)) != n || !slices.Equal(simdbtest.Seqs(all), span(0, n)) {
 		t.Errorf("--all: %d events, want %d in order", len(all), n)
 	}
 	// --all ignores --limit and --offset.
@@ -297,9 +298,9 @@ func TestEventsFormats(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &page); err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(seqs(page.Events), wantPage) || page.Total != int64(total) || page.Limit != 20 || page.Offset != 5 ||
+		if !slices.Equal(simdbtest.Seqs(page.Events), wantPage) || page.Total != int64(total) || page.Limit != 20 || page.Offset != 5 ||
 			page.Filter.Day == nil || *page.Filter.Day != 1 {
-			t.Errorf("json page: seqs %v total %d limit %d offset %d filters %+v", seqs(page.Events), page.Total, page.Limit, page.Offset, page.Filter)
+			t.Errorf("json page: seqs %v total %d limit %d offset %d filters %+v", simdbtest.Seqs(page.Events), page.Total, page.Limit, page.Offset, page.Filter)
 		}
 		for i, ev := range page.Events {
 			if ev.EventID != fmt.Sprintf("%s:%d", f.sim, ev.Seq) || ev.SimulationID != f.sim || ev.EventType != f.src[wantPage[i]].typ {
@@ -309,7 +310,7 @@ func TestEventsFormats(t *testing.T) {
 	})
 	t.Run("jsonl", func(t *testing.T) {
 		r := mustCLI(t, append(pageArgs, "--format", "jsonl")...)
-		if got := seqs(decodeJSONL(t, r.stdout)); !slices.Equal(got, wantPage) {
+		if got := simdbtest.Seqs(decodeJSONL(t, r.stdout)); !slices.Equal(got, wantPage) {
 			t.Errorf("jsonl: %v, want %v", got, wantPage)
 		}
 	})
@@ -351,7 +352,7 @@ func TestEventsFormats(t *testing.T) {
 		if limit, ok := page.Filter["limit"]; !ok || limit != nil {
 			t.Errorf("--all json: filters echo limit %v (present %v), want null", limit, ok)
 		}
-		if !slices.Equal(seqs(page.Events), want) || page.Total != int64(total) || page.Limit != nil || page.Offset != 0 {
+		if !slices.Equal(simdbtest.Seqs(page.Events), want) || page.Total != int64(total) || page.Limit != nil || page.Offset != 0 {
 			t.Errorf("--all json: %d events, total %d, limit %v", len(page.Events), page.Total, page.Limit)
 		}
 	})

@@ -267,14 +267,6 @@ func decodeJSONL(t *testing.T, s string) []simdb.StoredEvent {
 	return out
 }
 
-func seqs(evs []simdb.StoredEvent) []int64 {
-	out := make([]int64, len(evs))
-	for i, ev := range evs {
-		out[i] = ev.Seq
-	}
-	return out
-}
-
 func deref64(p *int64) string {
 	if p == nil {
 		return "NULL"

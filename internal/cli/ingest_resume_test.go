@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // interruptRun leaves sim "running" the way a killed ingest would: a
@@ -202,7 +203,7 @@ func TestRecover(t *testing.T) {
 	}
 	interruptRun(t, db, "crashed-a", config, src, cut)
 	interruptRun(t, db, "crashed-b", config, src, 2)
-	if ids := runIDs(listJSON(t, db, "--status", "running")); !slices.Equal(ids, []string{"crashed-b", "crashed-a"}) {
+	if ids := simdbtest.RunIDs(listJSON(t, db, "--status", "running")); !slices.Equal(ids, []string{"crashed-b", "crashed-a"}) {
 		t.Fatalf("running runs: %v", ids)
 	}
 
@@ -229,7 +230,7 @@ func TestRecover(t *testing.T) {
 		t.Errorf("second recover: %q", r.stdout)
 	}
 	if runs := listJSON(t, db, "--status", "running"); len(runs) != 0 {
-		t.Errorf("still running after recover: %v", runIDs(runs))
+		t.Errorf("still running after recover: %v", simdbtest.RunIDs(runs))
 	}
 	// A recovered run cannot be resumed.
 	wantFailure(t, cli(t, "--db", db, "ingest", "--resume", "--sim", "crashed-a", stream), "not running")

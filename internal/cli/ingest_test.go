@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // smallGen is a quick generated stream: 3 banks, 2 days of 5 ticks.
@@ -248,7 +249,7 @@ func TestIngestExperiment(t *testing.T) {
 		t.Errorf("a run without --experiment-run has experiment %v %v", s.ExperimentRunID, s.ExperimentIteration)
 	}
 	runs := listJSON(t, db, "--experiment", "exp-A")
-	if ids := runIDs(runs); !slices.Equal(ids, []string{"exp-it0", "exp-it1", "exp-it2"}) {
+	if ids := simdbtest.RunIDs(runs); !slices.Equal(ids, []string{"exp-it0", "exp-it1", "exp-it2"}) {
 		t.Errorf("list --experiment exp-A: %v, want by iteration", ids)
 	}
 	wantUsage(t, cli(t, "--db", db, "ingest", "--sim", "x", "--config", config, "--iteration", "3", stream), "--iteration needs --experiment-run")
@@ -262,14 +263,6 @@ func listJSON(t *testing.T, db string, args ...string) []simdb.SimulationSummary
 		t.Fatalf("list --format json: %v\n%s", err, r.stdout)
 	}
 	return runs
-}
-
-func runIDs(runs []simdb.SimulationSummary) []string {
-	ids := make([]string, len(runs))
-	for i, r := range runs {
-		ids[i] = r.SimulationID
-	}
-	return ids
 }
 
 // --flush-events changes how many commit groups an ingest takes, never what

@@ -81,7 +81,7 @@ func TestRoundTripCorpus(t *testing.T) {
 				t.Skip("large stream skipped under -short")
 			}
 			dir := t.TempDir()
-			db := backendOf(t).database(t, filepath.Join(dir, "db.duckdb"))
+			db := backendOf(t).Database(t, filepath.Join(dir, "db.duckdb"))
 			args := []string{"--db", db, "ingest", "--ticks-per-day", "100", file}
 			var meta struct {
 				EventCount int64 `json:"event_count"`
@@ -170,7 +170,7 @@ func TestExport(t *testing.T) {
 	stream, config := genStream(t, dir, "ex", genSpec{agents: 5, days: 2, ticksPerDay: 10, eventsPerTick: 30, seed: 8})
 	src := readStream(t, stream)
 	n := len(src)
-	db := backendOf(t).database(t, filepath.Join(dir, "db.duckdb"))
+	db := backendOf(t).Database(t, filepath.Join(dir, "db.duckdb"))
 	mustCLI(t, "--db", db, "ingest", "--sim", "it's", "--config", config, stream) // a quote in the id
 	wantCols := simdb.ExportColumns()
 

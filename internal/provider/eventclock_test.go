@@ -5,28 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/simcash/simdb/internal/testutil"
 )
-
-// steppingClock is a wall clock that a test sets by hand.
-type steppingClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *steppingClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *steppingClock) set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
 
 // A run's event_timestamps rise strictly in seq order across calls, commit
 // groups and a reopen of the file, while the clock moves on, stands still
@@ -35,7 +18,7 @@ func TestEventTimestampsRiseInSeqOrder(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "clock.duckdb")
 	base := time.Date(2026, 3, 4, 5, 6, 7, 999_999_999, time.UTC)
-	clock := &steppingClock{now: base}
+	clock := testutil.NewClock(base)
 	tick := int64(0)
 	persist := func(s *Store, n int) {
 		t.Helper()
@@ -58,17 +41,17 @@ func TestEventTimestampsRiseInSeqOrder(t *testing.T) {
 	}
 	persist(s, 5) // from base, truncated to µs
 	persist(s, 4) // the clock stood still
-	clock.set(base.Add(-time.Hour))
+	clock.Set(base.Add(-time.Hour))
 	persist(s, 6) // the clock stepped back an hour
-	clock.set(base.Add(time.Second))
+	clock.Set(base.Add(time.Second))
 	persist(s, 3) // the clock is ahead of the floor: taken as it is
-	clock.set(base.Add(time.Second + 100))
+	clock.Set(base.Add(time.Second + 100))
 	persist(s, 2) // nanoseconds later, the same µs
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// A new Store knows nothing of the old one's floor but the file.
-	clock.set(base.Add(-24 * time.Hour))
+	clock.Set(base.Add(-24 * time.Hour))
 	s, err = Open(ctx, path, Options{Durability: Durable, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)

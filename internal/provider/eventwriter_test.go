@@ -7,11 +7,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/simcash/simdb/internal/simgen"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/simcash/simdb/internal/simgen"
+	"github.com/simcash/simdb/internal/testutil"
 )
 
 // The Appender fills the stored columns by position, so eventColumns must be
@@ -25,23 +27,8 @@ func TestEventColumnsMatchSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := s.sqlDB().QueryContext(ctx,
+	cols := testutil.QueryStrings(t, ctx, s.sqlDB(),
 		`SELECT column_name FROM duckdb_columns() WHERE table_name = 'simulation_events' ORDER BY column_index`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			t.Fatal(err)
-		}
-		cols = append(cols, c)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
 	if want := append([]string{"event_id"}, eventColumns...); !slices.Equal(cols, want) {
 		t.Fatalf("simulation_events columns\n  %v\nbut eventwriter.go appends\n  %v\nafter the generated event_id", cols, eventColumns)
 	}

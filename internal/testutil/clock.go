@@ -1,0 +1,30 @@
+package testutil
+
+import (
+	"sync"
+	"time"
+)
+
+// Clock is a wall clock a test sets by hand, for a Store's Options.Now.
+// It is safe for concurrent use: the store reads it from its writers.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a Clock that reads now until it is Set.
+func NewClock(now time.Time) *Clock { return &Clock{now: now} }
+
+// Now returns the time last set.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t, forwards or back.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
