@@ -269,13 +269,13 @@ func txSample(refs []refEvent, n int) []string {
 	seen := map[string]bool{}
 	listSeen := map[string]bool{}
 	for _, r := range refs {
-		for _, k := range refTxKeys {
+		for _, k := range refKeys.Tx {
 			if s, ok := r.obj[k].(string); ok && !seen[s] {
 				seen[s] = true
 				all = append(all, s)
 			}
 		}
-		for _, k := range refTxListKeys {
+		for _, k := range refKeys.TxLists {
 			list, _ := r.obj[k].([]any)
 			for i, v := range list {
 				s, ok := v.(string)

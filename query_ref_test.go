@@ -14,22 +14,15 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
 	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
 // --- The independent reference ---
 
-// The keys under which the engine names the parties of an event and the
-// transactions it involves (SIMCASH.md).
-var (
-	refAgentKeys     = []string{"sender_id", "receiver_id", "sender", "receiver", "agent_id", "agent_a", "agent_b", "max_net_outflow_agent"}
-	refAgentListKeys = []string{"agents"}
-	refTxKeys        = []string{"tx_id", "incoming_tx_id", "queued_tx_id"}
-	refTxListKeys    = []string{"tx_ids", "child_ids", "source_transactions"}
-	// Inside ScenarioEventExecuted's details_json (a string holding an
-	// object), the scenario's own names for an agent, besides those above.
-	refScenarioAgentKeys = []string{"from_agent", "to_agent", "agent", "counterparty"}
-)
+// refKeys are the keys under which the engine names the parties of an
+// event and the transactions it involves (SIMCASH.md).
+var refKeys = testutil.SimCashPartyKeys()
 
 // refEvent is one input line as the reference sees it.
 type refEvent struct {
@@ -63,13 +56,13 @@ func decodeRef(t testing.TB, seq int64, line []byte, ticksPerDay int64) refEvent
 // keys above, and inside details_json when that is a string holding a JSON
 // object.
 func refParties(obj map[string]any) (agents, txs map[string]bool) {
-	agents = refNames(obj, refAgentKeys, refAgentListKeys)
-	txs = refNames(obj, refTxKeys, refTxListKeys)
+	agents = refNames(obj, refKeys.Agent, refKeys.AgentLists)
+	txs = refNames(obj, refKeys.Tx, refKeys.TxLists)
 	if s, ok := obj["details_json"].(string); ok {
 		var inner map[string]any
 		if json.Unmarshal([]byte(s), &inner) == nil {
-			maps.Copy(agents, refNames(inner, append(slices.Clone(refAgentKeys), refScenarioAgentKeys...), refAgentListKeys))
-			maps.Copy(txs, refNames(inner, refTxKeys, refTxListKeys))
+			maps.Copy(agents, refNames(inner, append(slices.Clone(refKeys.Agent), refKeys.ScenarioAgent...), refKeys.AgentLists))
+			maps.Copy(txs, refNames(inner, refKeys.Tx, refKeys.TxLists))
 		}
 	}
 	return agents, txs

@@ -11,20 +11,16 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
 	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
-// Party and transaction fields of the engine's events (SIMCASH.md): the
-// --agent and --tx filters must match an event through any of them, also
-// inside ScenarioEventExecuted's details_json (a string holding an object),
-// where from_agent, to_agent, agent and counterparty name agents too.
-var (
-	partyFields    = []string{"agent_id", "sender_id", "receiver_id", "sender", "receiver", "agent_a", "agent_b", "max_net_outflow_agent"}
-	partyLists     = []string{"agents"}
-	txFields       = []string{"tx_id", "incoming_tx_id", "queued_tx_id"}
-	txListsFields  = []string{"tx_ids", "child_ids", "source_transactions"}
-	scenarioFields = []string{"from_agent", "to_agent", "agent", "counterparty"}
-)
+// parties are the party and transaction fields of the engine's events
+// (SIMCASH.md): the --agent and --tx filters must match an event through
+// any of them, also inside ScenarioEventExecuted's details_json (a string
+// holding an object), where from_agent, to_agent, agent and counterparty
+// name agents too.
+var parties = testutil.SimCashPartyKeys()
 
 func (ev srcEvent) names(scalars, lists []string, want string) bool {
 	if namedIn(ev.fields, scalars, lists, want) {
@@ -34,8 +30,8 @@ func (ev srcEvent) names(scalars, lists []string, want string) bool {
 	if s, ok := ev.fields["details_json"].(string); !ok || json.Unmarshal([]byte(s), &inner) != nil {
 		return false
 	}
-	if slices.Equal(scalars, partyFields) {
-		scalars = append(slices.Clone(scalars), scenarioFields...)
+	if slices.Equal(scalars, parties.Agent) {
+		scalars = append(slices.Clone(scalars), parties.ScenarioAgent...)
 	}
 	return namedIn(inner, scalars, lists, want)
 }
@@ -131,12 +127,12 @@ func TestEventsFilters(t *testing.T) {
 		{"to", []string{"--to", "2"}, func(ev srcEvent) bool { return ev.tick <= 2 }},
 		{"from=to", []string{"--from", "4", "--to", "4"}, func(ev srcEvent) bool { return ev.tick == 4 }},
 		{"day", []string{"--day", "1"}, func(ev srcEvent) bool { return ev.tick/f.ticksPerDay == 1 }},
-		{"agent", []string{"--agent", "BANK_02"}, func(ev srcEvent) bool { return ev.names(partyFields, partyLists, "BANK_02") }},
-		{"tx", []string{"--tx", busyTx}, func(ev srcEvent) bool { return ev.names(txFields, txListsFields, busyTx) }},
+		{"agent", []string{"--agent", "BANK_02"}, func(ev srcEvent) bool { return ev.names(parties.Agent, parties.AgentLists, "BANK_02") }},
+		{"tx", []string{"--tx", busyTx}, func(ev srcEvent) bool { return ev.names(parties.Tx, parties.TxLists, busyTx) }},
 		{"type", []string{"--type", "CostAccrual"}, typeIn("CostAccrual")},
 		{"type-list", []string{"--type", "Arrival, RtgsImmediateSettlement,,LsmCycleSettlement"}, typeIn("Arrival", "RtgsImmediateSettlement", "LsmCycleSettlement")},
 		{"combined", []string{"--day", "1", "--agent", "BANK_03", "--type", "Arrival,PolicySubmit"}, func(ev srcEvent) bool {
-			return ev.tick/f.ticksPerDay == 1 && ev.names(partyFields, partyLists, "BANK_03") && (ev.typ == "Arrival" || ev.typ == "PolicySubmit")
+			return ev.tick/f.ticksPerDay == 1 && ev.names(parties.Agent, parties.AgentLists, "BANK_03") && (ev.typ == "Arrival" || ev.typ == "PolicySubmit")
 		}},
 		{"no-match", []string{"--type", "NoSuchType"}, func(srcEvent) bool { return false }},
 		{"unknown-agent", []string{"--agent", "BANK_99"}, func(srcEvent) bool { return false }},
@@ -144,7 +140,7 @@ func TestEventsFilters(t *testing.T) {
 	if splitChild == "" {
 		t.Fatal("the fixture stream has no PolicySplit with child_ids")
 	}
-	cases = append(cases, filterCase{"split-child", []string{"--tx", splitChild}, func(ev srcEvent) bool { return ev.names(txFields, txListsFields, splitChild) }})
+	cases = append(cases, filterCase{"split-child", []string{"--tx", splitChild}, func(ev srcEvent) bool { return ev.names(parties.Tx, parties.TxLists, splitChild) }})
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
