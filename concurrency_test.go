@@ -55,6 +55,7 @@ func concurrentTick(sim, tick int) []json.RawMessage {
 // event count per tick, seq gap-free, one register row per register tick
 // holding that tick's last value, status completed).
 func TestConcurrentSimulations(t *testing.T) {
+	t.Parallel()
 	for name, opts := range map[string]simdb.Options{
 		"durable": {Durability: simdb.Durable},
 		// Small groups and a short interval: background commits of many
@@ -170,6 +171,7 @@ func wholeTickStream() (ticks []int64, count map[int64]int64) {
 // Reads through the Store also commit the run's buffer first (documented);
 // raw SQL sees only committed groups.
 func TestReadersSeeWholeTicks(t *testing.T) {
+	t.Parallel()
 	b := setup(t, simdb.Options{FlushEvents: 500})
 	const id = "sim-1"
 	b.start(t, id)

@@ -43,6 +43,7 @@ type hostileCase struct {
 }
 
 func TestHostileInputs(t *testing.T) {
+	t.Parallel()
 	var cases []hostileCase
 	cases = append(cases, hostileEventCases()...)
 	cases = append(cases, hostileValueCases()...)
@@ -59,6 +60,7 @@ func TestHostileInputs(t *testing.T) {
 		}
 		seen[c.name] = true
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each case has a database of its own
 			d := simdb.Durable
 			if c.durability != nil {
 				d = *c.durability

@@ -109,6 +109,7 @@ func TestQueryEventFields(t *testing.T) {
 // --- The real stream: every agent, 200 transactions ---
 
 func TestQueryRealStreamParticipants(t *testing.T) {
+	t.Parallel()
 	path := testutil.CorpusFile(t, "medium.jsonl.gz")
 	lines := testutil.ReadLines(t, path)
 	refs := decodeRefs(t, lines, 100)

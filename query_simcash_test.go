@@ -111,6 +111,7 @@ func TestQuerySimCashCompatibility(t *testing.T) {
 // and sorting when they are not. Here the rows are stored in reverse: the
 // stream must still come out in seq order, both ways, across windows.
 func TestStreamOrderDoesNotDependOnStorageOrder(t *testing.T) {
+	t.Parallel()
 	b := setup(t, simdb.Options{})
 	b.start(t, "rev")
 	var lines [][]byte

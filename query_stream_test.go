@@ -108,6 +108,7 @@ func TestQueryStreamBusyTicks(t *testing.T) {
 // TestQueryStreamHugeTick crosses StreamEvents' internal read size inside
 // one tick: 45,000 events in tick 2.
 func TestQueryStreamHugeTick(t *testing.T) {
+	t.Parallel()
 	b := setup(t, simdb.Options{})
 	b.start(t, "huge")
 	var lines []string
@@ -231,6 +232,7 @@ func TestQueryStreamCancellation(t *testing.T) {
 // --- Keyset cursor ---
 
 func TestQueryKeysetMatchesOffset(t *testing.T) {
+	t.Parallel()
 	b, refs := fixtureStore(t, simdb.Options{})
 	filters := []simdb.EventFilter{
 		{},

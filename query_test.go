@@ -29,6 +29,7 @@ const sqlText = "'; DROP TABLE simulations; --"
 // --- GetSimulationEvents: every filter alone and combined ---
 
 func TestQueryFilters(t *testing.T) {
+	t.Parallel()
 	b, refs := fixtureStore(t, simdb.Options{})
 	i64 := simdb.Int64
 	desc := simdb.SortTickDesc

@@ -15,6 +15,7 @@ import (
 // large real stream: each total equals a count made from the raw lines
 // with encoding/json by the documented keys.
 func TestFiltersCountScenarioParties(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("large stream skipped in -short mode")
 	}

@@ -431,6 +431,7 @@ func TestTickOrderEnforced(t *testing.T) {
 // --- The real stream, tick by tick ---
 
 func TestSmallStreamRoundTrip(t *testing.T) {
+	t.Parallel()
 	lines := testutil.ReadLines(t, testutil.CorpusFile(t, "small.jsonl.gz"))
 	for name, opts := range map[string]simdb.Options{
 		"durable":  {Durability: simdb.Durable},

@@ -260,6 +260,7 @@ func TestIngestBadLineAtEveryPlaceOfItsTick(t *testing.T) {
 // "already stored" lines unread and complete the run with another
 // stream's events.
 func TestIngestResumeRefusesAnotherStream(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	spec := genSpec{agents: 5, days: 2, ticksPerDay: 10, eventsPerTick: 20, seed: 21}
 	stream, config := genStream(t, dir, "a", spec)

@@ -208,6 +208,7 @@ func TestCentsFormatting(t *testing.T) {
 }
 
 func TestDiff(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stream, config := genStream(t, dir, "d", smallGen)
 	src := readStream(t, stream)
@@ -352,6 +353,7 @@ func TestDemo(t *testing.T) {
 // TestCLIMatchesLibrary: a run ingested by the CLI and the same stream
 // persisted tick by tick through the library are identical (INV-11).
 func TestCLIMatchesLibrary(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stream, config := genStream(t, dir, "l", genSpec{agents: 6, days: 2, ticksPerDay: 15, eventsPerTick: 45, seed: 4})
 	src := readStream(t, stream)

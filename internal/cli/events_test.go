@@ -88,6 +88,7 @@ func (f eventsFixture) expect(pred func(srcEvent) bool) []int64 {
 }
 
 func TestEventsFilters(t *testing.T) {
+	t.Parallel()
 	f := newEventsFixture(t)
 
 	// A transaction with many events, and one that a split names as a

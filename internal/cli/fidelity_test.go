@@ -92,6 +92,7 @@ func TestIngestConfigUnderScenario(t *testing.T) {
 // have — 500 ticks, 5 days, 10 agents — and medium.meta.json as --config
 // gives the same (issue 12.2, 18.5).
 func TestIngestCorpusWithoutConfigShowsItsSize(t *testing.T) {
+	t.Parallel()
 	path := testutil.CorpusFile(t, "medium.jsonl.gz")
 	meta := testutil.CorpusFile(t, "medium.meta.json")
 	db := filepath.Join(t.TempDir(), "db.duckdb")

@@ -106,6 +106,7 @@ func checkBadLine(t *testing.T, r result, db, sim, source string, src []srcEvent
 }
 
 func TestIngestBadLine(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	src, target := badLineFixture(t, dir)
 	db := filepath.Join(dir, "db.duckdb")

@@ -83,6 +83,7 @@ func tickOfGroup(group []json.RawMessage) int64 {
 }
 
 func TestIngestResume(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stream, config := genStream(t, dir, "r", genSpec{agents: 5, days: 2, ticksPerDay: 10, eventsPerTick: 20, seed: 21})
 	src := readStream(t, stream)

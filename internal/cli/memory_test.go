@@ -14,6 +14,7 @@ import (
 // DuckDB's "could not allocate block of size 10.0 MiB", without a
 // FILE:LINE, and left the run running.
 func TestIngestHugeLine(t *testing.T) {
+	t.Parallel()
 	for _, limit := range []string{"", "8MB"} {
 		t.Run("memory-limit="+limit, func(t *testing.T) { ingestHugeLine(t, limit) })
 	}
@@ -53,6 +54,7 @@ func ingestHugeLine(t *testing.T, memoryLimit string) {
 // retried on the file reopened under a doubled limit, and the run equals
 // the same stream ingested under the defaults.
 func TestIngestUnderTinyMemoryLimit(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var in bytes.Buffer
 	for tick := range 40 {

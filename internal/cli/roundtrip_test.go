@@ -22,6 +22,7 @@ import (
 // input byte for byte, for generated streams of several shapes, plain and
 // gzip.
 func TestRoundTripGenerated(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db.duckdb")
 	specs := []genSpec{
@@ -64,6 +65,7 @@ func firstDiff(a, b []byte) int {
 // as jsonl: the bytes equal the decompressed input. Parquet and CSV exports
 // hold every event. The large stream (1.1M events) is skipped under -short.
 func TestRoundTripCorpus(t *testing.T) {
+	t.Parallel()
 	testutil.CorpusFile(t, "small.jsonl.gz") // skips without $SIMDB_CORPUS
 	files, err := filepath.Glob(filepath.Join(os.Getenv("SIMDB_CORPUS"), "*.jsonl.gz"))
 	if err != nil {
