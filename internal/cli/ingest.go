@@ -1,25 +1,15 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/simcash/simdb"
-	"github.com/simcash/simdb/internal/event"
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 )
 
 type ingestFlags struct {
@@ -249,30 +239,6 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// peekContent returns r (buffered) and whether it holds any byte other
-// than whitespace, looking at up to 1 MiB without consuming it. More
-// whitespace than that, or a read error, counts as content: IngestJSONL
-// then reads on and reports what it finds, with its line.
-func peekContent(r io.Reader) (io.Reader, bool) {
-	br, ok := r.(*bufio.Reader)
-	if !ok {
-		br = bufio.NewReaderSize(r, 1<<20)
-	}
-	for n := 4096; ; n *= 2 {
-		n = min(n, br.Size())
-		b, err := br.Peek(n)
-		if bytes.ContainsFunc(b, func(r rune) bool { return !strings.ContainsRune(" \t\r\n", r) }) {
-			return br, true
-		}
-		if err != nil {
-			return br, !errors.Is(err, io.EOF)
-		}
-		if n == br.Size() {
-			return br, true
-		}
-	}
-}
-
 // resumable adds to err, which left the run running (a failed commit, an
 // interrupt, metrics Complete refused), how to finish it. Errors that leave
 // no run to resume (unknown id, not running) are returned as they are.
@@ -317,228 +283,6 @@ func checkResume(e *env, store *simdb.Store, f ingestFlags, config json.RawMessa
 		}
 	}
 	return nil
-}
-
-// baseID is the file's base name without extensions: runs/medium.jsonl.gz
-// gives "medium".
-func baseID(path string) string {
-	base := filepath.Base(path)
-	if i := strings.IndexByte(base, '.'); i > 0 {
-		base = base[:i]
-	}
-	return base
-}
-
-func displayName(input string) string {
-	if input == "-" {
-		return "<stdin>"
-	}
-	return input
-}
-
-// openInput opens FILE or stdin and returns its size when known (for the
-// progress bar's percentage).
-func (e *env) openInput(input string) (io.Reader, int64, func(), error) {
-	if input == "-" {
-		return e.stdin, 0, func() {}, nil
-	}
-	f, err := os.Open(input)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	var size int64
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = st.Size()
-	}
-	return f, size, func() { f.Close() }, nil
-}
-
-// decompress returns r itself, or a gzip reader when r starts with the gzip
-// magic bytes: the content decides, not the file name.
-func decompress(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	magic, err := br.Peek(2)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		return zr, nil
-	}
-	return br, nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// loadConfig reads a JSON or YAML config and returns it as JSON. A JSON file
-// is returned byte for byte (config_json stores the config exactly as
-// given) once it passes the rules of every JSON simdb stores
-// (event.CheckObject: no duplicate key, no lone surrogate escape); YAML is
-// converted.
-func loadConfig(path string) (json.RawMessage, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	trimmed := bytes.TrimSpace(data)
-	if json.Valid(trimmed) {
-		if err := event.CheckObject(trimmed); err != nil {
-			return nil, fmt.Errorf("config %s: %w: %w", path, simdb.ErrInvalidConfig, err)
-		}
-		return json.RawMessage(trimmed), nil
-	}
-	var doc any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("config %s: neither JSON nor YAML: %w", path, err)
-	}
-	js, err := json.Marshal(yamlToJSON(doc))
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	return js, nil
-}
-
-// yamlToJSON turns YAML's map[any]any-free decoding (yaml.v3 gives
-// map[string]any) into something encoding/json accepts, converting any
-// non-string keys to strings.
-func yamlToJSON(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = yamlToJSON(x)
-		}
-		return t
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, x := range t {
-			m[fmt.Sprint(k)] = yamlToJSON(x)
-		}
-		return m
-	case []any:
-		for i, x := range t {
-			t[i] = yamlToJSON(x)
-		}
-		return t
-	}
-	return v
-}
-
-// loadMetrics reads final metrics: the keys at the top level, or a SimCash
-// meta file's "totals" with "generation_wall_seconds" as the duration.
-// Counts and money must be integers (INV-1); the cost is total_cost_cents
-// or SimCash's total_costs, not both. The file must pass
-// event.CheckObject (no duplicate key, no lone surrogate escape): with two
-// values for a total, which one is meant cannot be known.
-func loadMetrics(path string) (simdb.Metrics, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return simdb.Metrics{}, fmt.Errorf("metrics: %w", err)
-	}
-	if err := event.CheckObject(data); err != nil {
-		return simdb.Metrics{}, fmt.Errorf("metrics %s: %w", path, err)
-	}
-	var doc map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		return simdb.Metrics{}, fmt.Errorf("metrics %s: not a JSON object: %w", path, err)
-	}
-	src := doc
-	if totals, ok := doc["totals"]; ok {
-		if err := json.Unmarshal(totals, &src); err != nil {
-			return simdb.Metrics{}, fmt.Errorf("metrics %s: totals: %w", path, err)
-		}
-		if d, ok := doc["generation_wall_seconds"]; ok {
-			src["duration_seconds"] = d
-		}
-	}
-	if costs, ok := src["total_costs"]; ok {
-		if _, both := src["total_cost_cents"]; both {
-			return simdb.Metrics{}, fmt.Errorf("metrics %s: both total_costs and total_cost_cents given; keep one", path)
-		}
-		src["total_cost_cents"] = costs
-	}
-	var m simdb.Metrics
-	for key, dst := range map[string]*int64{
-		"total_arrivals": &m.TotalArrivals, "total_settlements": &m.TotalSettlements, "total_cost_cents": &m.TotalCostCents,
-	} {
-		raw, ok := src[key]
-		if !ok {
-			return m, fmt.Errorf("metrics %s: %s is missing", path, key)
-		}
-		v, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil {
-			return m, fmt.Errorf("metrics %s: %s must be an integer, got %s", path, key, raw)
-		}
-		*dst = v
-	}
-	if raw, ok := src["duration_seconds"]; ok {
-		v, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil || v < 0 {
-			return m, fmt.Errorf("metrics %s: duration_seconds must be a non-negative number, got %s", path, raw)
-		}
-		m.DurationSeconds = v
-	}
-	return m, nil
-}
-
-// progressBar draws events, events/s and the share of the input read on
-// stderr, only when stderr is a terminal.
-type progressBar struct {
-	w       io.Writer
-	size    int64
-	counted *countingReader
-	start   time.Time
-	last    time.Time
-	active  bool
-	drawn   bool
-}
-
-func newProgressBar(stderr io.Writer, size int64, counted *countingReader) *progressBar {
-	p := &progressBar{w: stderr, size: size, counted: counted, start: time.Now()}
-	if f, ok := stderr.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.active = true
-		}
-	}
-	return p
-}
-
-func (p *progressBar) update(pr simdb.IngestProgress) {
-	if !p.active {
-		return
-	}
-	now := time.Now()
-	if now.Sub(p.last) < 200*time.Millisecond {
-		return
-	}
-	p.last = now
-	rate := float64(pr.Events) / now.Sub(p.start).Seconds()
-	line := fmt.Sprintf("\r%12d events  %10.0f events/s", pr.Events, rate)
-	if p.size > 0 {
-		pct := 100 * float64(p.counted.n.Load()) / float64(p.size)
-		line += fmt.Sprintf("  %5.1f%%", pct)
-	}
-	fmt.Fprint(p.w, line)
-	p.drawn = true
-}
-
-func (p *progressBar) done() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
 }
 
 // ingestMemoryLimit is DuckDB's memory limit for ingest unless
