@@ -66,6 +66,7 @@ var onEveryBackend = []struct {
 	{"RoundTripCorpus", TestRoundTripCorpus},
 	{"Diff", TestDiff},
 	{"Export", TestExport},
+	{"ServeJSONLEqualsExport", TestServeJSONLEqualsExport},
 }
 
 // The same stream ingested into DuckDB and into PostgreSQL (same clock)
