@@ -24,9 +24,10 @@ type Timeline struct {
 	// Types are the event types, most frequent first, with their counts.
 	Types  []simdb.TypeCount  `json:"types"`
 	ByType map[string][]int64 `json:"by_type"`
-	// Arrivals counts Arrival events; Settlements counts the transactions
-	// settlement events name (RTGS immediate and queue releases one each,
-	// LSM offsets and cycles every transaction they settle).
+	// Arrivals counts Arrival events; Settlements counts transactions at
+	// the first settlement event that names them (RTGS immediate
+	// settlements, queue releases, LSM offsets and cycles, entry
+	// disposition offsets), each transaction once.
 	Arrivals    []int64 `json:"arrivals"`
 	Settlements []int64 `json:"settlements"`
 	// CostCents sums CostAccrual costs.total, integer cents.
@@ -86,6 +87,7 @@ func (s *Server) buildTimeline(r *http.Request, sim string, sum simdb.Simulation
 		Arrivals: make([]int64, n), Settlements: make([]int64, n), CostCents: make([]int64, n),
 	}
 	counts := map[string]int64{}
+	settled := map[string]struct{}{}
 	for ev, err := range s.store.StreamEvents(r.Context(), sim, simdb.EventFilter{}) {
 		if err != nil {
 			return nil, err
@@ -106,7 +108,12 @@ func (s *Server) buildTimeline(r *http.Request, sim string, sum simdb.Simulation
 		case ev.EventType == "Arrival":
 			tl.Arrivals[b]++
 		case settlementTypes[ev.EventType]:
-			tl.Settlements[b] += max(1, int64(len(ev.TxIDs)))
+			for _, tx := range ev.TxIDs {
+				if _, ok := settled[tx]; !ok {
+					settled[tx] = struct{}{}
+					tl.Settlements[b]++
+				}
+			}
 		case ev.EventType == "CostAccrual":
 			tl.CostCents[b] += costTotal(ev.Details)
 		}
