@@ -114,9 +114,9 @@ async function listPage(main) {
 
 // ---- charts ---------------------------------------------------------------
 
-const W = 900, H = 220, PAD = { l: 52, r: 10, t: 10, b: 24 };
+const H = 220, PAD = { l: 72, r: 12, t: 10, b: 24 };
 
-function frame(title, maxY, ticks) {
+function frame(title, maxY, ticks, W) {
   const s = svg("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
   const x0 = PAD.l, y0 = H - PAD.b;
   s.append(svg("line", { class: "axis", x1: x0, y1: y0, x2: W - PAD.r, y2: y0 }),
@@ -134,7 +134,7 @@ function frame(title, maxY, ticks) {
   return s;
 }
 
-function xOf(i, n) { return PAD.l + (i / Math.max(n, 1)) * (W - PAD.l - PAD.r); }
+function xOf(i, n, W) { return PAD.l + (i / Math.max(n, 1)) * (W - PAD.l - PAD.r); }
 function yOf(v, max) { return H - PAD.b - (max ? v / max : 0) * (H - PAD.b - PAD.t); }
 
 function typesChart(tl) {
@@ -143,7 +143,8 @@ function typesChart(tl) {
   for (const t of tl.types) tl.by_type[t.event_type].forEach((c, i) => { totals[i] += c; });
   const max = Math.max(1, ...totals);
   const title = `${nf.format(tl.total_events)} events by type, per ${tl.bucket > 1 ? tl.bucket + " ticks" : "tick"}`;
-  const s = frame(title, max, tl.ticks);
+  const W = 1000;
+  const s = frame(title, max, tl.ticks, W);
   const bw = (W - PAD.l - PAD.r) / Math.max(n, 1);
   const base = new Array(n).fill(0);
   tl.types.forEach((t, ti) => {
@@ -152,7 +153,7 @@ function typesChart(tl) {
       if (!c) return;
       const y1 = yOf(base[i], max), y2 = yOf(base[i] + c, max);
       base[i] += c;
-      g.append(svg("rect", { x: xOf(i, n), y: y2, width: Math.max(bw - 0.5, 0.5), height: Math.max(y1 - y2, 0.5) },
+      g.append(svg("rect", { x: xOf(i, n, W), y: y2, width: Math.max(bw - 0.5, 0.5), height: Math.max(y1 - y2, 0.5) },
         svg("title", {}, document.createTextNode(`tick ${i * tl.bucket}: ${c} ${t.event_type}`))));
     });
     s.append(g);
@@ -168,10 +169,11 @@ function linesChart(id, title, ticks, series) {
   const n = series[0].values.length;
   const cum = series.map((s) => { let a = 0; return s.values.map((v) => (a += v)); });
   const max = Math.max(1, ...cum.map((c) => c[c.length - 1] || 0));
-  const s = frame(title, max, ticks);
+  const W = 600;
+  const s = frame(title, max, ticks, W);
   series.forEach((ser, si) => {
-    const pts = cum[si].map((v, i) => `${xOf(i + 1, n).toFixed(1)},${yOf(v, max).toFixed(1)}`);
-    pts.unshift(`${xOf(0, n)},${yOf(0, max)}`);
+    const pts = cum[si].map((v, i) => `${xOf(i + 1, n, W).toFixed(1)},${yOf(v, max).toFixed(1)}`);
+    pts.unshift(`${xOf(0, n, W)},${yOf(0, max)}`);
     s.append(svg("polyline", { points: pts.join(" "), fill: "none", stroke: ser.color, "stroke-width": 2 }));
   });
   const legend = el("ul", { class: "legend" }, series.map((ser, si) =>
@@ -211,7 +213,7 @@ async function runPage(main, id) {
     const tl = await api(simPath(id) + "/timeline");
     charts.replaceChildren(typesChart(tl),
       linesChart("chart-flow", "Arrivals vs settlements, cumulative", tl.ticks, [
-        { name: "Arrivals", color: "var(--arrivals)", values: tl.arrivals },
+        { name: "Arrival events", color: "var(--arrivals)", values: tl.arrivals },
         { name: "Settled transactions", color: "var(--settlements)", values: tl.settlements }]),
       linesChart("chart-cost", "Cost accrued, cumulative (cents)", tl.ticks, [
         { name: "Cost", color: "var(--cost)", values: tl.cost_cents }]));
