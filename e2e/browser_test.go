@@ -139,7 +139,7 @@ func TestBrowserRunPage(t *testing.T) {
 	}
 	texts := func(sel string) []string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(` + strconv.Quote(sel) + `)].map(e => e.textContent)`))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(`+strconv.Quote(sel)+`)].map(e => e.textContent)`))
 		if err != nil {
 			t.Fatalf("browser, texts of %s: %v", sel, err)
 		}

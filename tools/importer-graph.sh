@@ -51,4 +51,4 @@ if [ -n "$bad" ]; then
 	echo "$bad" >&2
 	exit 1
 fi
-echo "importer-graph: $(wc -l <"$tmp/go.sum") go.sum lines, $(wc -l <"$tmp/graph.txt") graph edges; no sqlc, staticcheck, mysql, grpc or zap from simdb"
+echo "importer-graph: $(wc -l <"$tmp/go.sum") go.sum lines, $(wc -l <"$tmp/graph.txt") graph edges; no sqlc, staticcheck, mysql, grpc, zap or chromedp from simdb"

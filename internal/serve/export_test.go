@@ -158,7 +158,7 @@ func (c *connCounter) n() int {
 }
 
 // eventually polls cond for up to 10 s.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		if cond() {
@@ -258,7 +258,7 @@ func TestServeStreamsLeaveNothingBehind(t *testing.T) {
 
 // newServerWithHook starts s on a loopback port with cc counting its
 // connections and returns its base URL.
-func newServerWithHook(t *testing.T, s *Server, cc *connCounter) string {
+func newServerWithHook(t testing.TB, s *Server, cc *connCounter) string {
 	t.Helper()
 	hs := s.HTTPServer("127.0.0.1:0")
 	hs.ConnState = func(c netConn, st http.ConnState) { cc.hook(c, st) }
