@@ -22,7 +22,7 @@ TOOL     := $(GO) tool -modfile=tools/go.mod
 # `go test` without it skips those tests with a message.
 PGTEST   := scripts/pgtest.sh
 
-.PHONY: all build demo test test-race test-corpus test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
+.PHONY: all build demo test test-race test-corpus test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
 
 all: check test
 
@@ -46,7 +46,7 @@ TEST_PKGS = $$($(GO) list $(PKGS) | grep -v /internal/crashtest)
 # Tests that read the medium or large stream (testutil.CorpusFile skips them
 # under -race in test-race); a new one belongs here.
 CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants
-test: test-race test-corpus
+test: test-race test-corpus test-browser
 
 test-race:
 	SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST) $(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
@@ -56,6 +56,18 @@ test-race:
 test-corpus:
 	$(PGTEST) sh -c "$(GO) test $(GOTAGS) -count=1 -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/ && \
 	  $(GO) test $(GOTAGS) -count=1 -run '^(TestBackends|TestCLIBackends)$$/.*/^($(subst Test,,$(CORPUS_TESTS)))$$' . ./internal/cli/"
+
+## test-browser: simdb serve's web page in headless Chromium (e2e/, a module
+## of its own so that importers of simdb get no browser driver). Skips with a
+## message without chromium on PATH or without SIMDB_CORPUS.
+test-browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  echo "test-browser: no chromium on PATH, the browser test skips (apt-get install -y chromium)"
+	cd e2e && $(GO) test $(GOTAGS) -count=1 ./...
+
+## screenshot: rewrite docs/serve-run.png from the browser test.
+screenshot:
+	cd e2e && SIMDB_E2E_SCREENSHOT=$$(pwd)/../docs/serve-run.png $(GO) test $(GOTAGS) -count=1 -run TestBrowserRunPage ./...
 
 ## test-appender: the packages that write events, built without the
 ## duckdb_arrow tag (the Appender writer an importer gets by default).
@@ -71,10 +83,12 @@ test-crash:
 
 check: fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres
 
-## tidy-diff: fails when go.mod/go.sum of the library or of tools/ are not tidy.
+## tidy-diff: fails when go.mod/go.sum of the library, of tools/ or of e2e/
+## are not tidy.
 tidy-diff:
 	$(GO) mod tidy -diff
 	cd tools && $(GO) mod tidy -diff
+	cd e2e && $(GO) mod tidy -diff
 
 ## importer-graph: a scratch module that imports simdb must get no tool
 ## dependency (sqlc, staticcheck) nor the drivers they pull in.

@@ -2,7 +2,8 @@
 # importer-graph: a scratch module that imports github.com/simcash/simdb
 # (through a replace directive pointing at this checkout) runs `go mod tidy`;
 # its go.sum must name none of the tool dependencies (sqlc, staticcheck) nor
-# the drivers and frameworks they pull in (mysql, grpc, zap), and simdb's own
+# the drivers and frameworks they pull in (mysql, grpc, zap), nor the
+# browser driver of e2e/ (chromedp), and simdb's own
 # requirements in its module graph none either (goose's go.mod still lists
 # drivers for its CLI; those are goose's, not simdb's). Exit 1 names the
 # offending lines. Run from the repository root: `make importer-graph`.
@@ -36,7 +37,7 @@ func main() {
 }
 SRC
 (cd "$tmp" && $go mod tidy && $go mod graph >graph.txt)
-pattern='sqlc|honnef.co/go/tools|staticcheck|go-sql-driver/mysql|google.golang.org/grpc|go.uber.org/zap'
+pattern='sqlc|honnef.co/go/tools|staticcheck|go-sql-driver/mysql|google.golang.org/grpc|go.uber.org/zap|chromedp'
 bad=$(grep -E "$pattern" "$tmp/go.sum" || true)
 if [ -n "$bad" ]; then
 	echo "importer-graph: a module importing simdb gets tool dependencies in its go.sum:" >&2
@@ -50,4 +51,4 @@ if [ -n "$bad" ]; then
 	echo "$bad" >&2
 	exit 1
 fi
-echo "importer-graph: $(wc -l <"$tmp/go.sum") go.sum lines, $(wc -l <"$tmp/graph.txt") graph edges; no sqlc, staticcheck, mysql, grpc or zap from simdb"
+echo "importer-graph: $(wc -l <"$tmp/go.sum") go.sum lines, $(wc -l <"$tmp/graph.txt") graph edges; no sqlc, staticcheck, mysql, grpc, zap or chromedp from simdb"

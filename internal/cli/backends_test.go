@@ -25,6 +25,7 @@ var onEveryBackend = []testutil.BackendTest{
 	{Name: "RoundTripCorpus", Test: TestRoundTripCorpus},
 	{Name: "Diff", Test: TestDiff},
 	{Name: "Export", Test: TestExport},
+	{Name: "ServeJSONLEqualsExport", Test: TestServeJSONLEqualsExport},
 }
 
 // The same stream ingested into DuckDB and into PostgreSQL (same clock)

@@ -55,6 +55,9 @@ type env struct {
 	// now is the wall clock written into rows (nil: time.Now); tests fix it
 	// so golden outputs are stable.
 	now func() time.Time
+	// serveReady, when set, receives the address simdb serve listens on
+	// (tests listen on port 0).
+	serveReady chan<- string
 	// running is set once cobra has parsed the flags and arguments and
 	// starts the command: from then on only a usageError is a usage error.
 	running bool
@@ -142,7 +145,7 @@ database instead, which any number of commands and processes use at once.`,
 	}
 	root.AddCommand(
 		newIngestCmd(e), newEventsCmd(e), newShowCmd(e), newListCmd(e), newExportCmd(e),
-		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newRmCmd(e), newDemoCmd(e), newBenchCmd(e),
+		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newRmCmd(e), newDemoCmd(e), newServeCmd(e), newBenchCmd(e),
 	)
 	return root
 }
