@@ -1,7 +1,9 @@
 package provider
 
-// The event queries are built here by hand instead of by sqlc, for two
-// reasons sqlc's PostgreSQL parser cannot get around on DuckDB:
+// The event queries' WHERE clauses are built here by hand instead of by
+// sqlc (their bases stand in db/dynamic, the static counts in
+// db/queries/events.sql), for two reasons sqlc's PostgreSQL parser cannot
+// get around on DuckDB:
 //   - the filters are optional, and sqlc's only way to express that is
 //     `($1 IS NULL OR tick = $1)`, which hides the predicate from DuckDB's
 //     filter pushdown, so a tick filter would scan every row instead of
@@ -17,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/simcash/simdb/db"
 )
 
 // Page size limits of GetSimulationEvents (SimCash's contract).
@@ -170,19 +174,31 @@ func (f EventFilter) orderBy() string {
 	return " ORDER BY tick, seq"
 }
 
-// eventSelect leaves out event_id and simulation_id: the one is
-// '<simulation_id>:<seq>' and the other the query's own parameter, so
-// queryEvents rebuilds both instead of copying them out of every row.
-//
-// It leaves out the agents and tx_ids lists too. They exist for the
-// filters (list_contains), and the row holds everything they were derived
-// from: event.Parties derives them again by the writer's own rules while
-// the details are scanned for Sender, Amount and the rest anyway. Reading
-// them cost DuckDB about as much as every other column together
-// (BENCHMARKS.md).
-const eventSelect = `SELECT seq, tick, day, event_timestamp, event_type,
- details, agent_id, tx_id, created_at, key_layout
- FROM simulation_events WHERE `
+// eventSQL holds the bases of the event queries, read from db/dynamic when
+// the Store opens so that they stand as SQL a DBA can read; Go appends only
+// the filter's WHERE (where), an ORDER BY and a LIMIT.
+type eventSQL struct {
+	// selectEvents reads eventReadColumns, in their order, which is the
+	// order the row decoders (eventread_*.go) take them in.
+	selectEvents string
+	// count counts the matching events; seqBounds returns the range
+	// [lo, hi) of seq that holds them.
+	count, seqBounds string
+}
+
+func loadEventSQL() (eventSQL, error) {
+	var q eventSQL
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"events_select", &q.selectEvents}, {"events_count", &q.count}, {"events_seq_bounds", &q.seqBounds}} {
+		var err error
+		if *f.dst, err = db.DynamicQuery(f.name); err != nil {
+			return eventSQL{}, err
+		}
+	}
+	return q, nil
+}
 
 // narrowed reports whether f has a predicate DuckDB answers from a small
 // part of the run: a tick or day range (zone maps) or one transaction

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
+
+	"github.com/simcash/simdb/internal/dbgen"
 )
 
 // EventPage is one page of GetSimulationEvents.
@@ -53,7 +55,7 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 		page.Events, err = s.pageByWindows(ctx, simulationID, f, page.Events)
 	} else {
 		where, args := f.where(s.be, simulationID)
-		q := eventSelect + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
+		q := s.sql.selectEvents + " WHERE " + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
 		page.Events, err = s.queryEvents(ctx, simulationID, q, args, page.Events)
 	}
 	if err != nil {
@@ -82,29 +84,35 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 // countEvents returns how many events match f (its cursor aside). The
 // summary tables the writer keeps answer the common cases — no filter, an
 // agent alone, event types alone — without touching the events; anything
-// else is counted.
+// else is counted. An unknown simulation has none.
 func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFilter) (int64, error) {
 	narrowed := f.narrowed()
-	var q string
-	args := []any{simulationID}
+	var n int64
+	var err error
 	switch {
 	case !narrowed && f.AgentID == "" && len(f.EventTypes) == 0:
-		q = `SELECT coalesce(max(event_count), 0) FROM simulations WHERE simulation_id = $1`
+		n, err = s.q.GetEventCount(ctx, s.sqlDB(), simulationID)
 	case !narrowed && len(f.EventTypes) == 0:
-		q = `SELECT coalesce(max(event_count), 0) FROM simulation_agents WHERE simulation_id = $1 AND agent_id = $2`
-		args = append(args, f.AgentID)
+		n, err = s.q.CountAgentEvents(ctx, s.sqlDB(), dbgen.CountAgentEventsParams{SimulationID: simulationID, AgentID: f.AgentID})
 	case !narrowed && f.AgentID == "":
-		q = `SELECT CAST(coalesce(sum(event_count), 0) AS BIGINT) FROM simulation_event_types
-		     WHERE simulation_id = $1 AND ` + strings.ReplaceAll(s.be.oneOf("event_type"), "?", "$2")
-		args = append(args, s.be.list(f.EventTypes))
+		// A run has a few dozen types: summing the wanted ones here keeps
+		// the query static (a list parameter is spelled differently on
+		// each backend, and sqlc cannot bind one for DuckDB).
+		var types []dbgen.CountEventsByTypeRow
+		types, err = s.q.CountEventsByType(ctx, s.sqlDB(), simulationID)
+		for _, t := range types {
+			if slices.Contains(f.EventTypes, t.EventType) {
+				n += t.EventCount
+			}
+		}
 	default:
 		f.After = nil
-		var where string
-		where, args = f.where(s.be, simulationID)
-		q = "SELECT count(*) FROM simulation_events WHERE " + where
+		where, args := f.where(s.be, simulationID)
+		err = s.sqlDB().QueryRowContext(ctx, s.sql.count+" WHERE "+where, args...).Scan(&n)
 	}
-	var n int64
-	err := s.sqlDB().QueryRowContext(ctx, q, args...).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	return n, err
 }
 
@@ -183,7 +191,7 @@ func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFil
 	}
 	where, args := f.where(s.be, simulationID)
 	args = append(args, int64(0), int64(0))
-	q = eventSelect + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
+	q = s.sql.selectEvents + " WHERE " + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
 	return q, args, lo, hi, nil
 }
 
@@ -192,7 +200,7 @@ func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFil
 // conditions (answered from zone maps, so it costs little).
 func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilter) (lo, hi int64, err error) {
 	if f.Tick == nil && f.TickMin == nil && f.TickMax == nil && f.Day == nil {
-		err = s.sqlDB().QueryRowContext(ctx, `SELECT event_count FROM simulations WHERE simulation_id = $1`, simulationID).Scan(&hi)
+		hi, err = s.q.GetEventCount(ctx, s.sqlDB(), simulationID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, 0, nil
 		}
@@ -200,6 +208,6 @@ func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilte
 	}
 	ticks := EventFilter{Tick: f.Tick, TickMin: f.TickMin, TickMax: f.TickMax, Day: f.Day}
 	where, args := ticks.where(s.be, simulationID)
-	err = s.sqlDB().QueryRowContext(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq) + 1, 0) FROM simulation_events WHERE `+where, args...).Scan(&lo, &hi)
+	err = s.sqlDB().QueryRowContext(ctx, s.sql.seqBounds+" WHERE "+where, args...).Scan(&lo, &hi)
 	return lo, hi, err
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,7 +58,24 @@ func (e *StoredEvent) Raw() (json.RawMessage, error) {
 	return event.Rebuild(nil, st)
 }
 
-// eventRow turns the values of one eventSelect row into a StoredEvent.
+// eventReadColumns are the columns the event queries read
+// (db/dynamic/events_select.sql, which TestEventSelectColumns holds to this
+// list), in the order the row decoders (eventread_*.go) take them:
+// eventColumns without three. simulation_id is the query's own parameter,
+// rebuilt with event_id ('<simulation_id>:<seq>') instead of being copied
+// out of every row. agents and tx_ids exist for the filters, and
+// event.Parties derives them again from details by the writer's own rules
+// while the details are scanned for Sender, Amount and the rest anyway;
+// reading them cost DuckDB about as much as every other column together
+// (BENCHMARKS.md).
+func eventReadColumns() []string {
+	return slices.DeleteFunc(slices.Clone(eventColumns), func(c string) bool {
+		return c == "simulation_id" || c == "agents" || c == "tx_ids"
+	})
+}
+
+// eventRow turns the values of one row of eventReadColumns into a
+// StoredEvent.
 // The row sources (eventread_sql.go, eventread_arrow.go) fill its fields
 // and call appendEvent. The strings may point into memory the source
 // reuses: appendEvent copies or interns what it keeps of them.
