@@ -96,6 +96,8 @@ var onEveryBackend = []struct {
 	{"ConcurrentSimulations", TestConcurrentSimulations},
 	{"ReadersSeeWholeTicks", TestReadersSeeWholeTicks},
 	{"FailedGroupCommitStoresNothing", TestFailedGroupCommitStoresNothing},
+	{"ResumeAfterBufferedTicks", TestResumeAfterBufferedTicks},
+	{"EventTypeTotalCountsEachTypeOnce", TestEventTypeTotalCountsEachTypeOnce},
 }
 
 // TestBackends runs onEveryBackend on every backend but the default, each

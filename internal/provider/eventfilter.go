@@ -76,8 +76,6 @@ type Cursor struct {
 	Seq  int64 `json:"seq"`
 }
 
-// Int64 returns a pointer to v, for EventFilter's optional fields.
-
 // normalize applies the defaults and clamps, and rejects contradictions.
 func (f EventFilter) normalize() (EventFilter, error) {
 	switch f.Sort {
