@@ -53,6 +53,8 @@ var onEveryBackend = []testutil.BackendTest{
 	{Name: "ConcurrentSimulations", Test: TestConcurrentSimulations},
 	{Name: "ReadersSeeWholeTicks", Test: TestReadersSeeWholeTicks},
 	{Name: "FailedGroupCommitStoresNothing", Test: TestFailedGroupCommitStoresNothing},
+	{Name: "ResumeAfterBufferedTicks", Test: TestResumeAfterBufferedTicks},
+	{Name: "EventTypeTotalCountsEachTypeOnce", Test: TestEventTypeTotalCountsEachTypeOnce},
 }
 
 // TestBackends runs onEveryBackend on every backend but the default, each

@@ -1,6 +1,8 @@
 // Package db holds simdb's SQL: the goose migrations that define the schema
-// (db/migrations) and the queries sqlc turns into Go (db/queries). Only the
-// migrations are embedded; the queries reach Go through internal/dbgen.
+// (db/migrations), the queries sqlc turns into Go (db/queries), and the
+// bases of the queries whose WHERE clause Go builds (db/dynamic). The
+// migrations and the dynamic bases are embedded; sqlc's queries reach Go
+// through internal/dbgen.
 package db
 
 import (

@@ -24,3 +24,18 @@ FROM simulation_events
 WHERE simulation_id = $1 AND tick = $2
 ORDER BY event_timestamp DESC
 LIMIT 1;
+
+-- How many events a run has committed, which is also its next seq: the
+-- total of an unfiltered page and the end of a stream's seq range. No row:
+-- no run has the id.
+-- name: GetEventCount :one
+SELECT event_count
+FROM simulations
+WHERE simulation_id = $1;
+
+-- How many events an agent takes part in, from the count the writer keeps.
+-- No row: the agent takes part in none (or no run has the id).
+-- name: CountAgentEvents :one
+SELECT event_count
+FROM simulation_agents
+WHERE simulation_id = $1 AND agent_id = $2;

@@ -107,3 +107,11 @@ SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
 FROM simulations
 WHERE experiment_run_id = $1
 ORDER BY experiment_iteration, started_at, simulation_id;
+
+-- The ids of every run still 'running', in id order (RecoverInterrupted on
+-- PostgreSQL fails those no live writer claims).
+-- name: ListRunningSimulations :many
+SELECT simulation_id
+FROM simulations
+WHERE status = 'running'
+ORDER BY simulation_id;

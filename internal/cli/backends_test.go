@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/testutil"
 )
 
@@ -54,7 +55,7 @@ func TestExportSameOnEveryBackend(t *testing.T) {
 	defer db.Close()
 	var differ int64
 	q := fmt.Sprintf(`SELECT count(*) FROM ((SELECT * FROM read_parquet(%[1]s) EXCEPT ALL SELECT * FROM read_parquet(%[2]s))
-		UNION ALL (SELECT * FROM read_parquet(%[2]s) EXCEPT ALL SELECT * FROM read_parquet(%[1]s)))`, sqlString(pqs[0]), sqlString(pqs[1]))
+		UNION ALL (SELECT * FROM read_parquet(%[2]s) EXCEPT ALL SELECT * FROM read_parquet(%[1]s)))`, duckfile.StringLiteral(pqs[0]), duckfile.StringLiteral(pqs[1]))
 	if err := db.QueryRow(q).Scan(&differ); err != nil || differ != 0 {
 		t.Fatalf("Parquet exports differ in %d rows (%v)", differ, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/event"
 	"github.com/simcash/simdb/internal/provider"
 )
@@ -121,7 +122,7 @@ func benchReadJSON(ctx context.Context, dbPath, input string) (time.Duration, er
 	}
 	q := `INSERT INTO raw_events
 	      SELECT json->>'event_type', CAST(json->>'tick' AS BIGINT), json->>'agent_id', json->>'tx_id', CAST(json AS VARCHAR)
-	      FROM read_ndjson_objects(` + sqlString(input) + `)`
+	      FROM read_ndjson_objects(` + duckfile.StringLiteral(input) + `)`
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return 0, err
 	}
@@ -143,7 +144,7 @@ func benchInsertFloor(ctx context.Context, dbPath, src string) (time.Duration, e
 	}
 	defer done()
 	for _, q := range []string{
-		`ATTACH ` + sqlString(src) + ` AS floor_src (READ_ONLY)`,
+		`ATTACH ` + duckfile.StringLiteral(src) + ` AS floor_src (READ_ONLY)`,
 		`CREATE TEMP TABLE floor_rows AS SELECT * EXCLUDE (event_id) FROM floor_src.simulation_events`,
 		`DETACH floor_src`,
 	} {
@@ -332,6 +333,3 @@ func benchCallerOverhead(ctx context.Context, dbPath string, config json.RawMess
 	with := time.Since(start)
 	return 100 * (with.Seconds() - alone.Seconds()) / alone.Seconds(), nil
 }
-
-// sqlString quotes s as a SQL string literal.
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/testutil"
 )
 
@@ -161,7 +162,7 @@ func parquetCount(t *testing.T, path string) int64 {
 	}
 	defer db.Close()
 	var n int64
-	if err := db.QueryRowContext(context.Background(), fmt.Sprintf(`SELECT count(*) FROM read_parquet(%s)`, sqlString(path))).Scan(&n); err != nil {
+	if err := db.QueryRowContext(context.Background(), fmt.Sprintf(`SELECT count(*) FROM read_parquet(%s)`, duckfile.StringLiteral(path))).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -190,7 +191,7 @@ func TestExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pdb.Close()
-		rows, err := pdb.Query(fmt.Sprintf(`SELECT * FROM read_parquet(%s)`, sqlString(out)))
+		rows, err := pdb.Query(fmt.Sprintf(`SELECT * FROM read_parquet(%s)`, duckfile.StringLiteral(out)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +205,7 @@ func TestExport(t *testing.T) {
 		}
 		rows.Close()
 		var i int
-		q := fmt.Sprintf(`SELECT event_id, simulation_id, seq, tick, day, event_type FROM read_parquet(%s)`, sqlString(out))
+		q := fmt.Sprintf(`SELECT event_id, simulation_id, seq, tick, day, event_type FROM read_parquet(%s)`, duckfile.StringLiteral(out))
 		rows, err = pdb.Query(q)
 		if err != nil {
 			t.Fatal(err)

@@ -10,6 +10,26 @@ import (
 	"time"
 )
 
+const countAgentEvents = `-- name: CountAgentEvents :one
+SELECT event_count
+FROM simulation_agents
+WHERE simulation_id = $1 AND agent_id = $2
+`
+
+type CountAgentEventsParams struct {
+	SimulationID string
+	AgentID      string
+}
+
+// How many events an agent takes part in, from the count the writer keeps.
+// No row: the agent takes part in none (or no run has the id).
+func (q *Queries) CountAgentEvents(ctx context.Context, db DBTX, arg CountAgentEventsParams) (int64, error) {
+	row := db.QueryRowContext(ctx, countAgentEvents, arg.SimulationID, arg.AgentID)
+	var event_count int64
+	err := row.Scan(&event_count)
+	return event_count, err
+}
+
 const countEventsByType = `-- name: CountEventsByType :many
 SELECT event_type, event_count
 FROM simulation_event_types
@@ -45,6 +65,22 @@ func (q *Queries) CountEventsByType(ctx context.Context, db DBTX, simulationID s
 		return nil, err
 	}
 	return items, nil
+}
+
+const getEventCount = `-- name: GetEventCount :one
+SELECT event_count
+FROM simulations
+WHERE simulation_id = $1
+`
+
+// How many events a run has committed, which is also its next seq: the
+// total of an unfiltered page and the end of a stream's seq range. No row:
+// no run has the id.
+func (q *Queries) GetEventCount(ctx context.Context, db DBTX, simulationID string) (int64, error) {
+	row := db.QueryRowContext(ctx, getEventCount, simulationID)
+	var event_count int64
+	err := row.Scan(&event_count)
+	return event_count, err
 }
 
 const lastEventTimestamp = `-- name: LastEventTimestamp :one

@@ -323,6 +323,38 @@ func (q *Queries) ListExperimentSimulations(ctx context.Context, db DBTX, experi
 	return items, nil
 }
 
+const listRunningSimulations = `-- name: ListRunningSimulations :many
+SELECT simulation_id
+FROM simulations
+WHERE status = 'running'
+ORDER BY simulation_id
+`
+
+// The ids of every run still 'running', in id order (RecoverInterrupted on
+// PostgreSQL fails those no live writer claims).
+func (q *Queries) ListRunningSimulations(ctx context.Context, db DBTX) ([]string, error) {
+	rows, err := db.QueryContext(ctx, listRunningSimulations)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var simulation_id string
+		if err := rows.Scan(&simulation_id); err != nil {
+			return nil, err
+		}
+		items = append(items, simulation_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listSimulations = `-- name: ListSimulations :many
 SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
        num_days, num_agents, total_ticks, config_json, status, started_at,

@@ -131,7 +131,7 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 		// TYPE duckdb: without it DuckDB chooses a reader by the file's
 		// extension (runs.jsonl, runs.csv) and attaches an in-memory
 		// database that is never written to the file.
-		attach := "ATTACH IF NOT EXISTS " + quote(path) + " AS " + Catalog + " (TYPE duckdb, ROW_GROUP_SIZE " + strconv.Itoa(RowGroupSize)
+		attach := "ATTACH IF NOT EXISTS " + StringLiteral(path) + " AS " + Catalog + " (TYPE duckdb, ROW_GROUP_SIZE " + strconv.Itoa(RowGroupSize)
 		if opts.ReadOnly {
 			attach += ", READ_ONLY"
 		}
@@ -252,7 +252,7 @@ func createIfMissing(path string) error {
 		return err
 	}
 	db := sql.OpenDB(connector)
-	_, err = db.Exec("ATTACH " + quote(tmp) + " AS simdb_new (TYPE duckdb); DETACH simdb_new")
+	_, err = db.Exec("ATTACH " + StringLiteral(tmp) + " AS simdb_new (TYPE duckdb); DETACH simdb_new")
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
@@ -286,8 +286,10 @@ func (c *fileConnector) Close() error {
 	return err
 }
 
-// quote returns s as an SQL string literal.
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+// StringLiteral returns s as a DuckDB string literal ('…', quotes doubled;
+// a backslash is an ordinary character), for the statements that take no
+// bound parameters: ATTACH, SET, COPY … TO, read_parquet(…).
+func StringLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 var lockPID = regexp.MustCompile(`Conflicting lock is held in .*\(PID (\d+)\)`)
 

@@ -83,7 +83,7 @@ func FormatMemoryLimit(bytes int64) string {
 
 // SetMemoryLimit changes the instance's memory limit (bytes).
 func SetMemoryLimit(ctx context.Context, db *sql.DB, bytes int64) error {
-	if _, err := db.ExecContext(ctx, "SET memory_limit = "+quote(FormatMemoryLimit(bytes))); err != nil {
+	if _, err := db.ExecContext(ctx, "SET memory_limit = "+StringLiteral(FormatMemoryLimit(bytes))); err != nil {
 		return fmt.Errorf("set DuckDB memory limit to %s: %w", FormatMemoryLimit(bytes), err)
 	}
 	return nil

@@ -61,38 +61,37 @@ func (s *Store) Backend() string { return s.be.name() }
 // schema as opts ask. It returns the name the Store reports as its Path
 // (a URL without its password).
 func openBackend(ctx context.Context, path string, opts Options) (backend, *sql.DB, string, error) {
-	if pgdb.IsDSN(path) {
-		name := pgdb.Redact(path)
-		sqldb, err := pgdb.Open(ctx, path, pgdb.Options{ReadOnly: opts.ReadOnly})
-		if err != nil {
-			return nil, nil, "", err
-		}
-		m, err := migrate.NewPostgres(sqldb, db.PostgresMigrations())
-		if err == nil {
-			err = prepareSchema(ctx, m, opts)
-		}
-		if err != nil {
-			_ = sqldb.Close()
-			return nil, nil, "", fmt.Errorf("open %s: %w", name, err)
-		}
-		be, err := newPostgresBackend(ctx, sqldb, opts.ReadOnly)
-		if err != nil {
-			_ = sqldb.Close()
-			return nil, nil, "", fmt.Errorf("open %s: %w", name, err)
-		}
-		return be, sqldb, name, nil
+	pg := pgdb.IsDSN(path)
+	var (
+		sqldb *sql.DB
+		err   error
+		name  = path
+	)
+	if pg {
+		name = pgdb.Redact(path)
+		sqldb, err = pgdb.Open(ctx, path, pgdb.Options{ReadOnly: opts.ReadOnly})
+	} else {
+		sqldb, err = duckfile.Open(ctx, path, duckfile.Options{ReadOnly: opts.ReadOnly, Threads: opts.Threads, MemoryLimit: opts.MemoryLimit})
 	}
-	sqldb, err := duckfile.Open(ctx, path, duckfile.Options{ReadOnly: opts.ReadOnly, Threads: opts.Threads, MemoryLimit: opts.MemoryLimit})
 	if err != nil {
 		return nil, nil, "", err
 	}
-	m, err := migrate.New(sqldb, db.Migrations())
+	var m *migrate.Migrator
+	if pg {
+		m, err = migrate.NewPostgres(sqldb, db.PostgresMigrations())
+	} else {
+		m, err = migrate.New(sqldb, db.Migrations())
+	}
 	if err == nil {
 		err = prepareSchema(ctx, m, opts)
 	}
+	var be backend = duckdbBackend{}
+	if err == nil && pg {
+		be, err = newPostgresBackend(ctx, sqldb, opts.ReadOnly)
+	}
 	if err != nil {
 		_ = sqldb.Close()
-		return nil, nil, "", fmt.Errorf("open %s: %w", path, err)
+		return nil, nil, "", fmt.Errorf("open %s: %w", name, err)
 	}
-	return duckdbBackend{}, sqldb, path, nil
+	return be, sqldb, name, nil
 }

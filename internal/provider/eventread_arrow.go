@@ -12,14 +12,14 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
-// queryEvents runs an eventSelect query and appends its rows to dst,
-// reading them as Arrow record batches (the build with the duckdb_arrow tag):
-// DuckDB converts each chunk to columns in C++, where database/sql would
-// convert every value to an interface and scan it back. The batches' memory
-// belongs to DuckDB and is freed with the next batch, so every string an
-// event keeps is copied out of it first. On error dst holds the rows read
-// before it. PostgreSQL has no Arrow interface: its reads go through
-// database/sql (queryEventsRows).
+// queryEvents runs an event query (eventSQL.selectEvents) and appends its
+// rows to dst, reading them as Arrow record batches (the build with the
+// duckdb_arrow tag): DuckDB converts each chunk to columns in C++, where
+// database/sql would convert every value to an interface and scan it back.
+// The batches' memory belongs to DuckDB and is freed with the next batch, so
+// every string an event keeps is copied out of it first. On error dst holds
+// the rows read before it. PostgreSQL has no Arrow interface: its reads go
+// through database/sql (queryEventsRows).
 func (s *Store) queryEvents(ctx context.Context, simulationID, q string, args []any, dst []StoredEvent) ([]StoredEvent, error) {
 	if !s.be.embedded() {
 		return s.queryEventsRows(ctx, simulationID, q, args, dst)
@@ -56,11 +56,11 @@ type stringColumn interface {
 	IsNull(int) bool
 }
 
-// appendEventRows appends to dst every row of rec, a batch of eventSelect's
-// columns in order.
+// appendEventRows appends to dst every row of rec, a batch of
+// eventReadColumns in order.
 func appendEventRows(dst []StoredEvent, rec arrow.RecordBatch, r *eventRow) ([]StoredEvent, error) {
-	if rec.NumCols() != 10 {
-		return dst, fmt.Errorf("event query returned %d columns, want 10", rec.NumCols())
+	if want := len(eventReadColumns()); int(rec.NumCols()) != want {
+		return dst, fmt.Errorf("event query returned %d columns, want %d", rec.NumCols(), want)
 	}
 	seq, ok0 := rec.Column(0).(*array.Int64)
 	tick, ok1 := rec.Column(1).(*array.Int64)

@@ -13,12 +13,13 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// queryEventsPG runs an eventSelect query on PostgreSQL through pgx's own
-// interface and decodes each row's wire values in place: database/sql
-// would turn every value into an interface and copy it twice, which held a
-// full stream read of 1.1M events to about 116k events/s. The strings are
-// borrowed from pgx's read buffer until the next row; appendEvent copies or
-// interns what it keeps. On error dst holds the rows read before it.
+// queryEventsPG runs an event query (eventSQL.selectEvents) on PostgreSQL
+// through pgx's own interface and decodes each row's wire values in place:
+// database/sql would turn every value into an interface and copy it twice,
+// which held a full stream read of 1.1M events to about 116k events/s. The
+// strings are borrowed from pgx's read buffer until the next row;
+// appendEvent copies or interns what it keeps. On error dst holds the rows
+// read before it.
 func (s *Store) queryEventsPG(ctx context.Context, simulationID, q string, args []any, dst []StoredEvent) ([]StoredEvent, error) {
 	conn, err := s.sqlDB().Conn(ctx)
 	if err != nil {
@@ -36,8 +37,8 @@ func (s *Store) queryEventsPG(ctx context.Context, simulationID, q string, args 
 		}
 		defer rows.Close()
 		fields := rows.FieldDescriptions()
-		if len(fields) != 10 {
-			return fmt.Errorf("event query returned %d columns, want 10", len(fields))
+		if want := len(eventReadColumns()); len(fields) != want {
+			return fmt.Errorf("event query returned %d columns, want %d", len(fields), want)
 		}
 		r := newEventRow(simulationID)
 		for rows.Next() {

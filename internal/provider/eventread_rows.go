@@ -5,10 +5,10 @@ import (
 	"database/sql"
 )
 
-// queryEventsRows runs an eventSelect query and appends its rows to dst:
-// PostgreSQL's through pgx (queryEventsPG), DuckDB's through database/sql
-// in a build without the duckdb_arrow tag. On error dst holds the rows read
-// before it.
+// queryEventsRows runs an event query (eventSQL.selectEvents) and appends
+// its rows to dst: PostgreSQL's through pgx (queryEventsPG), DuckDB's
+// through database/sql in a build without the duckdb_arrow tag. On error dst
+// holds the rows read before it.
 func (s *Store) queryEventsRows(ctx context.Context, simulationID, q string, args []any, dst []StoredEvent) ([]StoredEvent, error) {
 	if !s.be.embedded() {
 		return s.queryEventsPG(ctx, simulationID, q, args, dst)

@@ -29,13 +29,7 @@ func appendEvents(ctx context.Context, conn *sql.Conn, simulationID string, rows
 		for i := range rows {
 			r := &rows[i]
 			ev := &r.ev
-			var agentID, txID any
-			if ev.HasAgentID {
-				agentID = ev.AgentID
-			}
-			if ev.HasTxID {
-				txID = ev.TxID
-			}
+			agentID, txID := nullableIDs(ev)
 			if err := app.AppendRow(simulationID, r.seq, r.tick, r.day, r.at, ev.Type,
 				string(ev.Details), agentID, txID, createdAt, ev.Agents, ev.TxIDs, ev.Layout); err != nil {
 				_ = app.Close()

@@ -52,13 +52,7 @@ func (c *eventCopySource) Next() bool {
 func (c *eventCopySource) Values() ([]any, error) {
 	r := &c.rows[c.next]
 	ev := &r.ev
-	var agentID, txID any
-	if ev.HasAgentID {
-		agentID = ev.AgentID
-	}
-	if ev.HasTxID {
-		txID = ev.TxID
-	}
+	agentID, txID := nullableIDs(ev)
 	// details go as []byte, which pgx's text codec sends as is: no copy
 	// into a string per row.
 	c.vals = [13]any{c.simulationID, r.seq, r.tick, r.day, r.at.UTC(), ev.Type,

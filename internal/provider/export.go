@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/simcash/simdb/internal/duckfile"
 )
 
 // exportColumns are the simulation_events columns an export carries, in
@@ -40,12 +42,9 @@ func (s *Store) ExportEvents(ctx context.Context, simulationID, format, path str
 	}
 	// COPY takes no bound parameters; both literals are quoted.
 	q := fmt.Sprintf(`COPY (SELECT %s FROM simulation_events WHERE simulation_id = %s ORDER BY tick, seq) TO %s (%s)`,
-		strings.Join(exportColumns, ", "), sqlString(simulationID), sqlString(path), opts)
+		strings.Join(exportColumns, ", "), duckfile.StringLiteral(simulationID), duckfile.StringLiteral(path), opts)
 	if _, err := s.sqlDB().ExecContext(ctx, q); err != nil {
 		return 0, fmt.Errorf("export %q as %s: %w", simulationID, format, err)
 	}
 	return sum.EventCount, nil
 }
-
-// sqlString quotes v as an SQL string literal.
-func sqlString(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }

@@ -59,7 +59,7 @@ func (s *Store) exportThroughDuckDB(ctx context.Context, simulationID, copyOpts,
 		return fmt.Errorf("copy the events to a scratch DuckDB file: %w", err)
 	}
 	q := fmt.Sprintf(`COPY (SELECT %s FROM export_events ORDER BY tick, seq) TO %s (%s)`,
-		strings.Join(exportColumns, ", "), sqlString(path), copyOpts)
+		strings.Join(exportColumns, ", "), duckfile.StringLiteral(path), copyOpts)
 	_, err = conn.ExecContext(ctx, q)
 	return err
 }

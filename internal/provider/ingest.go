@@ -97,21 +97,28 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 	if opts.Resume {
 		// Claim the run first: one another writer holds is refused as
 		// such (ErrConcurrentWriter), before its stored events are read.
+		// The claim loads the run's state; committing what this Store
+		// buffered of it (as a read would) makes that state the stored
+		// run's, so the row is not read a second time.
 		st, err := s.lockSim(ctx, simulationID)
 		if err != nil {
 			return res, err
 		}
+		err = ctx.Err()
+		if err == nil {
+			err = s.barrierLocked(ctx, st)
+		}
+		status, lastTick, count := st.status, st.durableTick, st.durableSeq
 		st.mu.Unlock()
-		sum, err := s.GetSimulationSummary(ctx, simulationID)
 		if err != nil {
 			return res, err
 		}
-		if sum.Status != "running" {
-			return res, fmt.Errorf("resume %q (status %s): %w", simulationID, sum.Status, ErrSimulationNotRunning)
+		if status != "running" {
+			return res, fmt.Errorf("resume %q (status %s): %w", simulationID, status, ErrSimulationNotRunning)
 		}
-		if sum.LastTick != nil {
-			skipThrough = *sum.LastTick
-			stored = newStoredCursor(s.StreamEvents(ctx, simulationID, EventFilter{}), sum.EventCount)
+		if lastTick >= 0 {
+			skipThrough = lastTick
+			stored = newStoredCursor(s.StreamEvents(ctx, simulationID, EventFilter{}), count)
 			defer stored.stop()
 		}
 	}

@@ -20,7 +20,7 @@ func (s *Store) failUnclaimed(ctx context.Context, tx *sql.Tx, be *postgresBacke
 	if be.session == nil {
 		return nil, fmt.Errorf("%w: the store is read-only", ErrInvalidArgument)
 	}
-	running, err := runningSimulations(ctx, tx)
+	running, err := s.q.ListRunningSimulations(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
@@ -60,21 +60,4 @@ func (s *Store) failUnclaimed(ctx context.Context, tx *sql.Tx, be *postgresBacke
 		}
 	}
 	return failed, nil
-}
-
-func runningSimulations(ctx context.Context, tx *sql.Tx) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT simulation_id FROM simulations WHERE status = 'running' ORDER BY simulation_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }

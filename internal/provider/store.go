@@ -30,6 +30,7 @@ type Store struct {
 	dbh  atomic.Pointer[sql.DB]
 	be   backend // DuckDB or PostgreSQL: what differs between them
 	q    *dbgen.Queries
+	sql  eventSQL // the bases of the event queries (db/dynamic)
 	opts Options
 	path string
 
@@ -79,6 +80,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	queries, err := loadEventSQL()
+	if err != nil {
+		return nil, err
+	}
 	be, sqldb, name, err := openBackend(ctx, path, opts)
 	if err != nil {
 		return nil, err
@@ -86,6 +91,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{
 		be:          be,
 		q:           dbgen.New(),
+		sql:         queries,
 		opts:        opts,
 		path:        name,
 		sims:        make(map[string]*simState),

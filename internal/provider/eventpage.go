@@ -1,0 +1,213 @@
+package provider
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/simcash/simdb/internal/dbgen"
+)
+
+// EventPage is one page of GetSimulationEvents.
+type EventPage struct {
+	Events []StoredEvent `json:"events"`
+	// Total is the number of matching events before paging.
+	Total  int64       `json:"total"`
+	Limit  int         `json:"limit"`
+	Offset int         `json:"offset"`
+	Filter EventFilter `json:"filters"`
+	// Next is the cursor after the last event of the page (nil when the
+	// page is empty); pass it as Filter.After for the next page.
+	Next *Cursor `json:"next,omitempty"`
+}
+
+// GetSimulationEvents returns one page of a simulation's events in (tick,
+// seq) order (or its exact reverse), the total number of matches, and the
+// limit, offset and filter used. Unknown simulation: ErrSimulationNotFound.
+// ErrInvalidFilter for TickMin > TickMax, an unknown sort, a filter string
+// that is not UTF-8 or an event type with a comma. A deep Offset sorts every match; paging
+// with the cursor (Next → After) stays cheap at any depth.
+func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, filter EventFilter) (EventPage, error) {
+	f, err := filter.normalize()
+	if err != nil {
+		return EventPage{}, err
+	}
+	if err := s.readBarrier(ctx, simulationID); err != nil {
+		return EventPage{}, err
+	}
+	page := EventPage{Limit: f.Limit, Offset: f.Offset, Filter: f, Events: []StoredEvent{}}
+	// The count and the page are independent queries, each too small for
+	// DuckDB to spread over the cores: run side by side on two
+	// connections, a page costs the longer of the two, not their sum.
+	var total int64
+	counted := make(chan error, 1)
+	countCtx, cancelCount := context.WithCancel(ctx)
+	defer cancelCount()
+	go func() {
+		var err error
+		total, err = s.countEvents(countCtx, simulationID, f)
+		counted <- err
+	}()
+	if f.Offset == 0 && !f.narrowed() {
+		page.Events, err = s.pageByWindows(ctx, simulationID, f, page.Events)
+	} else {
+		where, args := f.where(s.be, simulationID)
+		q := s.sql.selectEvents + " WHERE " + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
+		page.Events, err = s.queryEvents(ctx, simulationID, q, args, page.Events)
+	}
+	if err != nil {
+		cancelCount() // the page failed: its count is not wanted
+	}
+	cerr := <-counted
+	if err != nil {
+		return EventPage{}, fmt.Errorf("read events of %q: %w", simulationID, err)
+	}
+	if cerr != nil {
+		return EventPage{}, fmt.Errorf("count events of %q: %w", simulationID, cerr)
+	}
+	if total == 0 && len(page.Events) == 0 {
+		if err := s.requireSimulation(ctx, simulationID); err != nil {
+			return EventPage{}, err
+		}
+	}
+	page.Total = total
+	if n := len(page.Events); n > 0 {
+		last := page.Events[n-1]
+		page.Next = &Cursor{Tick: last.Tick, Seq: last.Seq}
+	}
+	return page, nil
+}
+
+// countEvents returns how many events match f (its cursor aside). The
+// summary tables the writer keeps answer the common cases — no filter, an
+// agent alone, event types alone — without touching the events; anything
+// else is counted. An unknown simulation has none.
+func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFilter) (int64, error) {
+	narrowed := f.narrowed()
+	var n int64
+	var err error
+	switch {
+	case !narrowed && f.AgentID == "" && len(f.EventTypes) == 0:
+		n, err = s.q.GetEventCount(ctx, s.sqlDB(), simulationID)
+	case !narrowed && len(f.EventTypes) == 0:
+		n, err = s.q.CountAgentEvents(ctx, s.sqlDB(), dbgen.CountAgentEventsParams{SimulationID: simulationID, AgentID: f.AgentID})
+	case !narrowed && f.AgentID == "":
+		// A run has a few dozen types: summing the wanted ones here keeps
+		// the query static (a list parameter is spelled differently on
+		// each backend, and sqlc cannot bind one for DuckDB).
+		var types []dbgen.CountEventsByTypeRow
+		types, err = s.q.CountEventsByType(ctx, s.sqlDB(), simulationID)
+		for _, t := range types {
+			if slices.Contains(f.EventTypes, t.EventType) {
+				n += t.EventCount
+			}
+		}
+	default:
+		f.After = nil
+		where, args := f.where(s.be, simulationID)
+		err = s.sqlDB().QueryRowContext(ctx, s.sql.count+" WHERE "+where, args...).Scan(&n)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// pageByWindows appends to dst a first page (or a cursor's next page) of a
+// broad filter: the events that match f, in its sort order and from its
+// cursor on, at most f.Limit of them. It reads seq windows that start at
+// pageWindow values and double up to maxPageWindow, and stops as soon as
+// the page is full. Within a simulation seq order is (tick, seq) order —
+// ticks only grow from one PersistTickEvents call to the next — so a window
+// is a range predicate DuckDB answers from a few row groups (zone maps),
+// and a filter that matches often is answered from the first window
+// instead of a top-N sort over every match in the run.
+func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, dst []StoredEvent) ([]StoredEvent, error) {
+	q, args, lo, hi, err := s.windowQuery(ctx, simulationID, f)
+	if err != nil {
+		return dst, err
+	}
+	desc := f.Sort == SortTickDesc
+	if desc {
+		q += " ORDER BY seq DESC"
+	} else {
+		q += " ORDER BY seq"
+	}
+	want := len(dst) + f.Limit
+	for window := int64(pageWindow); lo < hi && len(dst) < want; window = min(2*window, maxPageWindow) {
+		var from, to int64
+		from, to, lo, hi = nextWindow(lo, hi, window, desc)
+		args[len(args)-2], args[len(args)-1] = from, to
+		dst, err = s.queryEvents(ctx, simulationID, q+" LIMIT "+strconv.Itoa(want-len(dst)), args, dst)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}
+
+// First and largest seq windows of pageByWindows.
+const (
+	pageWindow    = 1 << 16
+	maxPageWindow = 1 << 22
+)
+
+// nextWindow takes the next window of at most size seq values from the
+// range [lo, hi) still to read — its start when ascending, its end when
+// descending — and returns the window [from, to) and the range left.
+func nextWindow(lo, hi, size int64, desc bool) (from, to, restLo, restHi int64) {
+	if desc {
+		from = max(lo, hi-size)
+		return from, hi, lo, from
+	}
+	to = min(hi, lo+size)
+	return lo, to, to, hi
+}
+
+// windowQuery returns the event query of f over one seq window, in no
+// particular order — its last two arguments are the window's bounds
+// [from, to), for the caller to set —
+// and the range [lo, hi) of seq the windows must cover: the run's stream,
+// narrowed by the tick and day conditions and started at f's cursor.
+func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFilter) (q string, args []any, lo, hi int64, err error) {
+	lo, hi, err = s.seqBounds(ctx, simulationID, f)
+	if err != nil {
+		return "", nil, 0, 0, err
+	}
+	// The cursor only moves the start; the windows replace its predicate.
+	if c := f.After; c != nil {
+		if f.Sort == SortTickDesc {
+			hi = min(hi, c.Seq)
+		} else {
+			lo = max(lo, c.Seq+1)
+		}
+		f.After = nil
+	}
+	where, args := f.where(s.be, simulationID)
+	args = append(args, int64(0), int64(0))
+	q = s.sql.selectEvents + " WHERE " + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
+	return q, args, lo, hi, nil
+}
+
+// seqBounds returns the range [lo, hi) of seq that can hold the filter's
+// events: the whole committed stream, narrowed by the tick and day
+// conditions (answered from zone maps, so it costs little).
+func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilter) (lo, hi int64, err error) {
+	if f.Tick == nil && f.TickMin == nil && f.TickMax == nil && f.Day == nil {
+		hi, err = s.q.GetEventCount(ctx, s.sqlDB(), simulationID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, 0, nil
+		}
+		return 0, hi, err
+	}
+	ticks := EventFilter{Tick: f.Tick, TickMin: f.TickMin, TickMax: f.TickMax, Day: f.Day}
+	where, args := ticks.where(s.be, simulationID)
+	err = s.sqlDB().QueryRowContext(ctx, s.sql.seqBounds+" WHERE "+where, args...).Scan(&lo, &hi)
+	return lo, hi, err
+}
