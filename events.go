@@ -168,8 +168,10 @@ func filterFromInternal(p provider.EventFilter) EventFilter {
 
 // GetSimulationEvents returns one page of a simulation's events in (tick,
 // seq) order (or its exact reverse), the total number of matches, and the
-// limit, offset and filter used. A deep Offset sorts every match; paging
-// with the cursor (Next → After) stays cheap at any depth.
+// limit, offset and filter used. A deep Offset costs what the first page
+// costs when the filter has only tick and day conditions; with an agent,
+// transaction or event types it sorts every match, while paging with the
+// cursor (Next → After) stays cheap at any depth.
 //
 // Errors: ErrSimulationNotFound, ErrInvalidFilter (TickMin > TickMax, an
 // unknown sort, a filter string that is not UTF-8, an event type with a

@@ -239,6 +239,8 @@ func TestQueryKeysetMatchesOffset(t *testing.T) {
 		{AgentID: "BANK_B"},
 		{TickMin: simdb.Int64(3), TickMax: simdb.Int64(24), EventTypes: []string{"Arrival", "PolicyHold", "LsmCycleSettlement"}},
 		{Day: simdb.Int64(1)},
+		{TickMin: simdb.Int64(5), TickMax: simdb.Int64(17)}, // offsets move the seq range
+		{Tick: simdb.Int64(9)},
 		{Day: simdb.Int64(2), AgentID: "BANK_D"}, // small enough for pages of 1
 	}
 	for _, base := range filters {

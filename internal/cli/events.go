@@ -112,7 +112,11 @@ func parseTypeList(s string) []string {
 }
 
 func (e *env) events(sim string, filter simdb.EventFilter, all bool, format string) (err error) {
-	store, err := e.openRun(sim)
+	limit := e.memoryLimit
+	if all {
+		limit = streamMemoryLimit
+	}
+	store, err := e.openRunWith(sim, limit)
 	if err != nil {
 		return err
 	}

@@ -178,18 +178,38 @@ func (e *env) openRead() (*simdb.Store, error) {
 }
 
 func (e *env) openReadAt(path string) (*simdb.Store, error) {
+	return e.openReadLimit(path, e.memoryLimit)
+}
+
+// openReadLimit is openReadAt under DuckDB memory limit limit.
+func (e *env) openReadLimit(path, limit string) (*simdb.Store, error) {
 	if path != ":memory:" && !pgdb.IsDSN(path) {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist", path)
 		}
 	}
-	return simdb.Open(e.ctx, path, simdb.Options{ReadOnly: true, MemoryLimit: e.memoryLimit})
+	return simdb.Open(e.ctx, path, simdb.Options{ReadOnly: true, MemoryLimit: limit})
 }
 
 // openRun opens the database read-only for commands about one run, and
 // fails with a clear message when the run is not in it.
 func (e *env) openRun(sim string) (*simdb.Store, error) {
-	store, err := e.openRead()
+	return e.openRunWith(sim, e.memoryLimit)
+}
+
+// streamMemoryLimit is DuckDB's memory limit for `events --all` unless
+// --memory-limit says otherwise. A stream reads each block of the run once,
+// so DuckDB's buffer cache only grows with the run: under a small limit a
+// whole 1M-event run streams in under 150 MB resident (BENCHMARKS.md).
+const streamMemoryLimit = "32MB"
+
+// openRunWith is openRun under DuckDB memory limit limit, unless the user
+// gave --memory-limit.
+func (e *env) openRunWith(sim, limit string) (*simdb.Store, error) {
+	if e.memoryLimitSet {
+		limit = e.memoryLimit
+	}
+	store, err := e.openReadLimit(e.dbPath, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -202,6 +202,13 @@ func loadEventSQL() (eventSQL, error) {
 // part of the run: a tick or day range (zone maps) or one transaction
 // (a handful of rows). Such pages are one top-N query; the windows of
 // pageByWindows pay off for the broad filters (an agent, event types).
+// seqContiguous says every event in the filter's seq range matches it: the
+// filter has at most tick and day conditions, and seq is gap-free and in
+// tick order within a run, so those select one contiguous range of seq.
+func (f EventFilter) seqContiguous() bool {
+	return f.AgentID == "" && f.TxID == "" && len(f.EventTypes) == 0
+}
+
 func (f EventFilter) narrowed() bool {
 	return f.Tick != nil || f.TickMin != nil || f.TickMax != nil || f.Day != nil || f.TxID != ""
 }

@@ -28,7 +28,9 @@ type EventPage struct {
 // seq) order (or its exact reverse), the total number of matches, and the
 // limit, offset and filter used. Unknown simulation: ErrSimulationNotFound.
 // ErrInvalidFilter for TickMin > TickMax, an unknown sort, a filter string
-// that is not UTF-8 or an event type with a comma. A deep Offset sorts every match; paging
+// that is not UTF-8 or an event type with a comma. A deep Offset costs what
+// the first page costs when the filter has only tick and day conditions;
+// with an agent, transaction or type it sorts every match, while paging
 // with the cursor (Next → After) stays cheap at any depth.
 func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, filter EventFilter) (EventPage, error) {
 	f, err := filter.normalize()
@@ -51,7 +53,7 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 		total, err = s.countEvents(countCtx, simulationID, f)
 		counted <- err
 	}()
-	if f.Offset == 0 && !f.narrowed() {
+	if (f.Offset == 0 && !f.narrowed()) || f.seqContiguous() {
 		page.Events, err = s.pageByWindows(ctx, simulationID, f, page.Events)
 	} else {
 		where, args := f.where(s.be, simulationID)
@@ -188,6 +190,15 @@ func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFil
 			lo = max(lo, c.Seq+1)
 		}
 		f.After = nil
+	}
+	// Where every seq in [lo, hi) matches, an offset is a move of the start:
+	// a deep page costs what the first page costs, not a sort of every match.
+	if f.Offset > 0 && f.seqContiguous() {
+		if f.Sort == SortTickDesc {
+			hi = max(lo, hi-int64(f.Offset))
+		} else {
+			lo = min(hi, lo+int64(f.Offset))
+		}
 	}
 	where, args := f.where(s.be, simulationID)
 	args = append(args, int64(0), int64(0))

@@ -16,7 +16,7 @@ import (
 // connections. Memory stays bounded by streamAhead × streamWindow events
 // whatever the run's size.
 const (
-	streamWindow = 20_000
+	streamWindow = 5_000
 	streamAhead  = 3
 )
 
