@@ -57,7 +57,9 @@ func TestPostgresEventColumnTypesMatchTheCopyEncoder(t *testing.T) {
 // Rows the generated streams seldom hold — no agent or transaction (NULL
 // columns, empty lists), text beyond ASCII, a details value larger than
 // one CopyData message, groups of one row and of many — are stored by the
-// PostgreSQL writer exactly as DuckDB's writer stores them.
+// PostgreSQL writer exactly as DuckDB's writer stores them, and so are
+// their summary counts and register values (a key set twice in a tick
+// keeps the last value).
 func TestPostgresCopyStoresEdgeRowsAsDuckDBDoes(t *testing.T) {
 	ctx := context.Background()
 	dsn := testutil.PostgresURL(t)
@@ -68,7 +70,10 @@ func TestPostgresCopyStoresEdgeRowsAsDuckDBDoes(t *testing.T) {
 		{`{"event_type":"Arrival","tx_id":"tx-ü","sender_id":"Ä\"B","receiver_id":"𝄞","amount":1}`,
 			`{"event_type":"Note","agent_id":"A","text":"` + big + `"}`,
 			`{"tick":1,"event_type":"LsmCycleSettlement","agents":["A","B","C"],"tx_ids":["t1","t2","t3"],"settled_value":5}`},
-		{`{"event_type":"Ünïcode","agent_id":"","tx_id":""}`},
+		{`{"event_type":"Ünïcode","agent_id":"","tx_id":""}`,
+			`{"event_type":"StateRegisterSet","agent_id":"Ä","register_key":"k","old_value":0,"new_value":1.5}`,
+			`{"event_type":"StateRegisterSet","agent_id":"Ä","register_key":"k","old_value":1.5,"new_value":-2.25}`,
+			`{"event_type":"StateRegisterSet","agent_id":"B","register_key":"k","old_value":0,"new_value":1e-300}`},
 	}
 	for i := range 300 {
 		ticks = append(ticks, []string{fmt.Sprintf(`{"event_type":"Arrival","tx_id":"t%d","sender_id":"A","receiver_id":"B","amount":%d}`, i, i)})
@@ -109,23 +114,30 @@ func TestPostgresCopyStoresEdgeRowsAsDuckDBDoes(t *testing.T) {
 		if s.Backend() == "duckdb" {
 			bq = strings.ReplaceAll(bq, "cardinality(", "len(") // a list's length
 		}
-		rows, err := s.sqlDB().QueryContext(ctx, bq)
-		if err != nil {
-			t.Fatalf("%s: %v", s.Backend(), err)
-		}
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
+		// The summary and register rows, after the events.
+		for _, q := range []string{bq,
+			`SELECT 'register ' || agent_id || '|' || register_key || '|' || CAST(tick AS VARCHAR) || '|' || CAST(register_value AS VARCHAR) FROM agent_state_registers ORDER BY tick, agent_id`,
+			`SELECT 'type ' || event_type || '|' || CAST(event_count AS VARCHAR) FROM simulation_event_types ORDER BY event_type`,
+			`SELECT 'agent ' || agent_id || '|' || CAST(event_count AS VARCHAR) FROM simulation_agents ORDER BY agent_id`,
+		} {
+			rows, err := s.sqlDB().QueryContext(ctx, q)
+			if err != nil {
+				t.Fatalf("%s: %v", s.Backend(), err)
+			}
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					t.Fatal(err)
+				}
+				got[s.Backend()] = append(got[s.Backend()], line)
+			}
+			if err := rows.Close(); err != nil {
 				t.Fatal(err)
 			}
-			got[s.Backend()] = append(got[s.Backend()], line)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
 		}
 	}
 	duck, pg := got["duckdb"], got["postgres"]
-	if len(duck) != 305 || !strings.Contains(duck[0], "|0:|0:|") || !strings.Contains(duck[2], big) ||
+	if len(duck) < 308 || !slices.Contains(duck, "register Ä|k|2|-2.25") || !slices.Contains(duck, "type Arrival|301") || !strings.Contains(duck[0], "|0:|0:|") || !strings.Contains(duck[2], big) ||
 		!strings.Contains(duck[0], "|2000-01-01 06:59:59.999999|") {
 		t.Fatalf("DuckDB stored %d rows; first %.200q", len(duck), duck[0])
 	}
