@@ -70,8 +70,17 @@ and then the read side on the ingested database (page by tick, page by agent,
 event summary, full ordered stream) and its size per event.
 
 --postgres URL adds pg-ingest, pg-provider, pg-copy (PostgreSQL's own COPY
-of the rows built in advance) and pg-row-insert, each in a fresh schema of
-that database, dropped afterwards.
+of the rows built in advance, one transaction, the same table and indexes)
+and pg-row-insert (one prepared INSERT per event in one transaction), each
+in a fresh schema of that database, dropped as soon as it is measured.
+When the server runs on this machine (and this role may read its
+data_directory setting), each pg-* step also reports the server's CPU per
+event: on a machine shared with other work that varies much less than the
+wall time.
+
+The Go runtime's soft memory limit is lifted while bench runs: it holds the
+whole input in memory, and under the 100 MB limit the collector would
+measure itself.
 
 --queries-on DB --sim ID measures only the read side, on run ID of an existing
 database (one built by 'simdb ingest', say), opened read-only.`,
