@@ -23,6 +23,11 @@ import (
 //     DuckDB about 1.3 ms whatever its size, so a statement per row (sqlc's
 //     shape) made a tick with 200 register sets take 250 ms, and added
 //     ~40 ms of per-type upserts to every group commit.
+//
+// On PostgreSQL (eventwriter_postgres.go) events go in through a binary
+// COPY encoded there, and the upserts are fixed statements over array
+// parameters, sent as one batch; TestPostgresEventColumnTypesMatchTheCopyEncoder
+// fails when the table's column types and the encoder drift apart.
 
 // eventColumns are simulation_events' stored columns in the order
 // appendEvents supplies them. event_id ('<simulation_id>:<seq>', computed
