@@ -49,6 +49,12 @@ type benchResult struct {
 	// included); CPUMicrosPerEvent the same per event.
 	CPUSeconds        float64 `json:"cpu_seconds"`
 	CPUMicrosPerEvent float64 `json:"cpu_us_per_event"`
+	// ServerCPUSeconds is what a PostgreSQL server on this machine spent
+	// over the step, all its processes (pg-* steps; absent when it cannot
+	// be read, see pgServerCPU); ServerCPUMicrosPerEvent the same per
+	// event.
+	ServerCPUSeconds        *float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUMicrosPerEvent *float64 `json:"server_cpu_us_per_event,omitempty"`
 }
 
 type benchQuery struct {
@@ -116,9 +122,13 @@ func printBench(out io.Writer, rep *benchReport) {
 	fmt.Fprintf(out, "input:   %s (%d events)\n\n", rep.Input, rep.Events)
 	if len(rep.Results) > 0 {
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "measurement\tevents\tseconds\tevents/s\tCPU s\tCPU µs/event\t")
+		fmt.Fprintln(tw, "measurement\tevents\tseconds\tevents/s\tCPU s\tCPU µs/event\tserver CPU µs/event\t")
 		for _, r := range rep.Results {
-			fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.0f\t%.3f\t%.2f\t\n", r.Name, r.Events, r.Seconds, r.EventsPerSec, r.CPUSeconds, r.CPUMicrosPerEvent)
+			server := ""
+			if r.ServerCPUMicrosPerEvent != nil {
+				server = fmt.Sprintf("%.2f", *r.ServerCPUMicrosPerEvent)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.0f\t%.3f\t%.2f\t%s\t\n", r.Name, r.Events, r.Seconds, r.EventsPerSec, r.CPUSeconds, r.CPUMicrosPerEvent, server)
 		}
 		tw.Flush()
 		fmt.Fprintln(out)

@@ -25,6 +25,10 @@ type backend interface {
 	// transaction open on conn; rows[0].seq is the event count the group
 	// starts from.
 	writeEvents(ctx context.Context, conn *sql.Conn, id string, rows []pendingEvent, createdAt time.Time) error
+	// writeSummary adds a commit group's events per type and per agent
+	// to the run's summary tables and stores its register values (the
+	// last of a key in a tick), inside tx, which is open on conn.
+	writeSummary(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id string, rows []pendingEvent) error
 	// contains is the predicate "the list column col holds the value of
 	// the parameter ?".
 	contains(col string) string

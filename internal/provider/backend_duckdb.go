@@ -19,6 +19,10 @@ func (duckdbBackend) writeEvents(ctx context.Context, conn *sql.Conn, id string,
 	return appendEvents(ctx, conn, id, rows, createdAt)
 }
 
+func (duckdbBackend) writeSummary(ctx context.Context, _ *sql.Conn, tx *sql.Tx, id string, rows []pendingEvent) error {
+	return writeSummaryRows(ctx, tx, id, rows)
+}
+
 func (duckdbBackend) contains(col string) string { return "list_contains(" + col + ", ?)" }
 func (duckdbBackend) oneOf(col string) string    { return "list_contains(?, " + col + ")" }
 func (duckdbBackend) list(v []string) any        { return stringList(v) }

@@ -25,6 +25,11 @@ import (
 //     DuckDB about 1.3 ms whatever its size, so a statement per row (sqlc's
 //     shape) made a tick with 200 register sets take 250 ms, and added
 //     ~40 ms of per-type upserts to every group commit.
+//
+// On PostgreSQL (eventwriter_postgres.go) events go in through a binary
+// COPY encoded there, and the upserts are fixed statements over array
+// parameters, sent as one batch; TestPostgresEventColumnTypesMatchTheCopyEncoder
+// fails when the table's column types and the encoder drift apart.
 
 // eventColumns are simulation_events' stored columns in the order
 // appendEvents supplies them. event_id ('<simulation_id>:<seq>', computed
@@ -104,35 +109,62 @@ func upsertRegisters(ctx context.Context, tx *sql.Tx, rows []registerRow) error 
 		"ON CONFLICT (simulation_id, tick, agent_id, register_key) DO UPDATE SET register_value = excluded.register_value", vals)
 }
 
+// summaryCounts are a group's events per type and per agent, each list in
+// order of first appearance (so each name once).
+type summaryCounts struct {
+	types, agents           []string
+	typeCounts, agentCounts []int64
+}
+
+func countSummary(events []pendingEvent) summaryCounts {
+	var c summaryCounts
+	typeAt, agentAt := make(map[string]int), make(map[string]int)
+	for i := range events {
+		ev := &events[i].ev
+		j, ok := typeAt[ev.Type]
+		if !ok {
+			j = len(c.types)
+			typeAt[ev.Type] = j
+			c.types, c.typeCounts = append(c.types, ev.Type), append(c.typeCounts, 0)
+		}
+		c.typeCounts[j]++
+		for _, a := range ev.Agents {
+			j, ok := agentAt[a]
+			if !ok {
+				j = len(c.agents)
+				agentAt[a] = j
+				c.agents, c.agentCounts = append(c.agents, a), append(c.agentCounts, 0)
+			}
+			c.agentCounts[j]++
+		}
+	}
+	return c
+}
+
+// writeSummaryRows stores a group's summary counts and register values
+// inside tx: DuckDB's form of backend.writeSummary.
+func writeSummaryRows(ctx context.Context, tx *sql.Tx, id string, events []pendingEvent) error {
+	if err := addSummaryCounts(ctx, tx, id, events); err != nil {
+		return err
+	}
+	return upsertRegisters(ctx, tx, lastRegisterWrites(id, events))
+}
+
 // addSummaryCounts adds a batch's events per type and per agent to the
 // run's summary tables.
 func addSummaryCounts(ctx context.Context, tx *sql.Tx, id string, events []pendingEvent) error {
-	var types, agents []string
-	typeCounts, agentCounts := make(map[string]int64), make(map[string]int64)
-	for i := range events {
-		ev := &events[i].ev
-		if typeCounts[ev.Type] == 0 {
-			types = append(types, ev.Type)
-		}
-		typeCounts[ev.Type]++
-		for _, a := range ev.Agents {
-			if agentCounts[a] == 0 {
-				agents = append(agents, a)
-			}
-			agentCounts[a]++
-		}
-	}
-	vals := make([][]any, 0, max(len(types), len(agents)))
-	for _, t := range types {
-		vals = append(vals, []any{id, t, typeCounts[t]})
+	c := countSummary(events)
+	vals := make([][]any, 0, max(len(c.types), len(c.agents)))
+	for i, t := range c.types {
+		vals = append(vals, []any{id, t, c.typeCounts[i]})
 	}
 	if err := upsertRows(ctx, tx, "simulation_event_types", []string{"simulation_id", "event_type", "event_count"},
 		"ON CONFLICT (simulation_id, event_type) DO UPDATE SET event_count = simulation_event_types.event_count + excluded.event_count", vals); err != nil {
 		return err
 	}
 	vals = vals[:0]
-	for _, a := range agents {
-		vals = append(vals, []any{id, a, agentCounts[a]})
+	for i, a := range c.agents {
+		vals = append(vals, []any{id, a, c.agentCounts[i]})
 	}
 	return upsertRows(ctx, tx, "simulation_agents", []string{"simulation_id", "agent_id", "event_count"},
 		"ON CONFLICT (simulation_id, agent_id) DO UPDATE SET event_count = simulation_agents.event_count + excluded.event_count", vals)

@@ -426,8 +426,8 @@ func (s *Store) commitPending(ctx context.Context, st *simState) error {
 	return nil
 }
 
-// commitBatch writes a batch inside tx (on conn): the events, their
-// register writes, the run's summary counts and its new progress.
+// commitBatch writes a batch inside tx (on conn): the events, the run's
+// summary counts and their register writes, and its new progress.
 func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id string, b batch) error {
 	if len(b.events) == 0 {
 		return nil
@@ -438,10 +438,7 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 	// Under writeMu (commitBatch runs in writeTx). A batch that rolls back
 	// still counts: its C memory was allocated and freed all the same.
 	s.untrimmed += len(b.events)
-	if err := addSummaryCounts(ctx, tx, id, b.events); err != nil {
-		return err
-	}
-	if err := upsertRegisters(ctx, tx, lastRegisterWrites(id, b.events)); err != nil {
+	if err := s.be.writeSummary(ctx, conn, tx, id, b.events); err != nil {
 		return err
 	}
 	n, err := s.q.RecordProgress(ctx, tx, dbgen.RecordProgressParams{
