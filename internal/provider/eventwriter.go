@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/simcash/simdb/internal/event"
 )
 
 // This file and its two event writers are the one place that writes rows
@@ -37,18 +35,6 @@ import (
 var eventColumns = []string{
 	"simulation_id", "seq", "tick", "day", "event_timestamp", "event_type",
 	"details", "agent_id", "tx_id", "created_at", "agents", "tx_ids", "key_layout",
-}
-
-// nullableIDs returns ev's agent_id and tx_id as the row values the
-// Appender and COPY take: nil (NULL) for an id the event does not have.
-func nullableIDs(ev *event.Event) (agentID, txID any) {
-	if ev.HasAgentID {
-		agentID = ev.AgentID
-	}
-	if ev.HasTxID {
-		txID = ev.TxID
-	}
-	return agentID, txID
 }
 
 // registerRow is one row of agent_state_registers.

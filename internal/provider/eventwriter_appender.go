@@ -10,6 +10,8 @@ import (
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/simcash/simdb/internal/event"
 )
 
 // EventWriter names the DuckDB interface this build writes events through:
@@ -45,4 +47,16 @@ func appendEvents(ctx context.Context, conn *sql.Conn, simulationID string, rows
 		}
 		return nil
 	})
+}
+
+// nullableIDs returns ev's agent_id and tx_id as the row values the
+// Appender takes: nil (NULL) for an id the event does not have.
+func nullableIDs(ev *event.Event) (agentID, txID any) {
+	if ev.HasAgentID {
+		agentID = ev.AgentID
+	}
+	if ev.HasTxID {
+		txID = ev.TxID
+	}
+	return agentID, txID
 }
