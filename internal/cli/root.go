@@ -142,7 +142,7 @@ database instead, which any number of commands and processes use at once.`,
 	}
 	root.AddCommand(
 		newIngestCmd(e), newEventsCmd(e), newShowCmd(e), newListCmd(e), newExportCmd(e),
-		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newRmCmd(e), newDemoCmd(e), newBenchCmd(e),
+		newDiffCmd(e), newCopyCmd(e), newGenCmd(e), newRecoverCmd(e), newRmCmd(e), newDemoCmd(e), newBenchCmd(e),
 	)
 	return root
 }

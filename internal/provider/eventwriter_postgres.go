@@ -62,7 +62,7 @@ func (c *eventCopySource) Values() ([]any, error) {
 	// details go as []byte, which pgx's text codec sends as is: no copy
 	// into a string per row.
 	c.vals = [13]any{c.simulationID, r.seq, r.tick, r.day, r.at.UTC(), ev.Type,
-		[]byte(ev.Details), agentID, txID, c.created, nonNil(ev.Agents), nonNil(ev.TxIDs), ev.Layout}
+		[]byte(ev.Details), agentID, txID, r.createdAt(c.created).UTC(), nonNil(ev.Agents), nonNil(ev.TxIDs), ev.Layout}
 	return c.vals[:], nil
 }
 
