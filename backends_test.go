@@ -96,6 +96,9 @@ var onEveryBackend = []struct {
 	{"ConcurrentSimulations", TestConcurrentSimulations},
 	{"ReadersSeeWholeTicks", TestReadersSeeWholeTicks},
 	{"FailedGroupCommitStoresNothing", TestFailedGroupCommitStoresNothing},
+	{"CopyRunsKeepsEveryColumn", TestCopyRunsKeepsEveryColumn},
+	{"CopyRunsRefusesADifferentRun", TestCopyRunsRefusesADifferentRun},
+	{"CopyRunsContinues", TestCopyRunsContinues},
 }
 
 // TestBackends runs onEveryBackend on every backend but the default, each
