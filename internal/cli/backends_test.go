@@ -66,6 +66,7 @@ var onEveryBackend = []struct {
 	{"RoundTripCorpus", TestRoundTripCorpus},
 	{"Diff", TestDiff},
 	{"Export", TestExport},
+	{"Copy", TestCopy},
 }
 
 // The same stream ingested into DuckDB and into PostgreSQL (same clock)
