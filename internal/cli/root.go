@@ -1,4 +1,4 @@
-// Package cli is the simdb command line: ingest, events, show, list, export,
+// Package cli is the simdb command line: ingest, events, show, list, export, copy,
 // diff, gen, recover and demo over the public simdb package, plus bench, a
 // developer's tool hidden from --help. Run is the whole program, so tests
 // drive it in-process.
