@@ -55,6 +55,9 @@ var onEveryBackend = []testutil.BackendTest{
 	{Name: "FailedGroupCommitStoresNothing", Test: TestFailedGroupCommitStoresNothing},
 	{Name: "ResumeAfterBufferedTicks", Test: TestResumeAfterBufferedTicks},
 	{Name: "EventTypeTotalCountsEachTypeOnce", Test: TestEventTypeTotalCountsEachTypeOnce},
+	{Name: "CopyRunsKeepsEveryColumn", Test: TestCopyRunsKeepsEveryColumn},
+	{Name: "CopyRunsRefusesADifferentRun", Test: TestCopyRunsRefusesADifferentRun},
+	{Name: "CopyRunsContinues", Test: TestCopyRunsContinues},
 }
 
 // TestBackends runs onEveryBackend on every backend but the default, each

@@ -33,7 +33,7 @@
 // ErrSimulationNotFound, ErrSimulationNotRunning, ErrSimulationRunning,
 // ErrTickAlreadyPersisted, ErrInvalidEvent (an *EventError naming the event
 // or line, tick, type and field), ErrInvalidConfig, ErrInvalidArgument,
-// ErrInvalidFilter, ErrResumeMismatch, ErrWriteFailed, ErrReadOnly,
+// ErrInvalidFilter, ErrResumeMismatch, ErrCopyConflict, ErrWriteFailed, ErrReadOnly,
 // ErrClosed, ErrSchemaBehind and ErrSchemaAhead; for DuckDB files ErrLocked
 // (a *LockedError naming the file and the process holding it) and
 // ErrNotDatabase; for PostgreSQL ErrConcurrentWriter, ErrUnreachable and

@@ -115,3 +115,23 @@ SELECT simulation_id
 FROM simulations
 WHERE status = 'running'
 ORDER BY simulation_id;
+
+-- Gives a copied run (simdb copy) the end of its source's record, column
+-- for column: status, completion time, totals, error and the sizes its
+-- events fixed, so the copy holds what the source holds rather than what
+-- this writer's clock and rules would say. Only a running run takes it;
+-- zero rows affected means the run is unknown or no longer running.
+-- name: FinishCopiedSimulation :execrows
+UPDATE simulations
+SET status = $2,
+    completed_at = $3,
+    total_arrivals = $4,
+    total_settlements = $5,
+    total_cost_cents = $6,
+    duration_seconds = $7,
+    ticks_per_second = $8,
+    error_message = $9,
+    num_days = $10,
+    num_agents = $11,
+    total_ticks = $12
+WHERE simulation_id = $1 AND status = 'running';

@@ -27,6 +27,7 @@ var onEveryBackend = []testutil.BackendTest{
 	{Name: "Diff", Test: TestDiff},
 	{Name: "Export", Test: TestExport},
 	{Name: "ServeJSONLEqualsExport", Test: TestServeJSONLEqualsExport},
+	{Name: "Copy", Test: TestCopy},
 }
 
 // The same stream ingested into DuckDB and into PostgreSQL (same clock)

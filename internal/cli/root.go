@@ -1,4 +1,4 @@
-// Package cli is the simdb command line: ingest, events, show, list, export,
+// Package cli is the simdb command line: ingest, events, show, list, export, copy,
 // diff, gen, recover and demo over the public simdb package, plus bench, a
 // developer's tool hidden from --help. Run is the whole program, so tests
 // drive it in-process.
@@ -145,7 +145,7 @@ database instead, which any number of commands and processes use at once.`,
 	}
 	root.AddCommand(
 		newIngestCmd(e), newEventsCmd(e), newShowCmd(e), newListCmd(e), newExportCmd(e),
-		newDiffCmd(e), newGenCmd(e), newRecoverCmd(e), newRmCmd(e), newDemoCmd(e), newServeCmd(e), newBenchCmd(e),
+		newDiffCmd(e), newCopyCmd(e), newGenCmd(e), newRecoverCmd(e), newRmCmd(e), newDemoCmd(e), newServeCmd(e), newBenchCmd(e),
 	)
 	return root
 }

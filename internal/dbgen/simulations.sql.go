@@ -111,6 +111,63 @@ func (q *Queries) FailSimulation(ctx context.Context, db DBTX, arg FailSimulatio
 	return result.RowsAffected()
 }
 
+const finishCopiedSimulation = `-- name: FinishCopiedSimulation :execrows
+UPDATE simulations
+SET status = $2,
+    completed_at = $3,
+    total_arrivals = $4,
+    total_settlements = $5,
+    total_cost_cents = $6,
+    duration_seconds = $7,
+    ticks_per_second = $8,
+    error_message = $9,
+    num_days = $10,
+    num_agents = $11,
+    total_ticks = $12
+WHERE simulation_id = $1 AND status = 'running'
+`
+
+type FinishCopiedSimulationParams struct {
+	SimulationID     string
+	Status           string
+	CompletedAt      sql.NullTime
+	TotalArrivals    sql.NullInt64
+	TotalSettlements sql.NullInt64
+	TotalCostCents   sql.NullInt64
+	DurationSeconds  sql.NullFloat64
+	TicksPerSecond   sql.NullFloat64
+	ErrorMessage     sql.NullString
+	NumDays          int64
+	NumAgents        int64
+	TotalTicks       int64
+}
+
+// Gives a copied run (simdb copy) the end of its source's record, column
+// for column: status, completion time, totals, error and the sizes its
+// events fixed, so the copy holds what the source holds rather than what
+// this writer's clock and rules would say. Only a running run takes it;
+// zero rows affected means the run is unknown or no longer running.
+func (q *Queries) FinishCopiedSimulation(ctx context.Context, db DBTX, arg FinishCopiedSimulationParams) (int64, error) {
+	result, err := db.ExecContext(ctx, finishCopiedSimulation,
+		arg.SimulationID,
+		arg.Status,
+		arg.CompletedAt,
+		arg.TotalArrivals,
+		arg.TotalSettlements,
+		arg.TotalCostCents,
+		arg.DurationSeconds,
+		arg.TicksPerSecond,
+		arg.ErrorMessage,
+		arg.NumDays,
+		arg.NumAgents,
+		arg.TotalTicks,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const getRunSize = `-- name: GetRunSize :one
 SELECT s.config_json, s.ticks_per_day, s.num_days, s.num_agents, s.total_ticks,
        s.last_tick,

@@ -33,7 +33,7 @@ func appendEvents(ctx context.Context, conn *sql.Conn, simulationID string, rows
 			ev := &r.ev
 			agentID, txID := nullableIDs(ev)
 			if err := app.AppendRow(simulationID, r.seq, r.tick, r.day, r.at, ev.Type,
-				string(ev.Details), agentID, txID, createdAt, ev.Agents, ev.TxIDs, ev.Layout); err != nil {
+				string(ev.Details), agentID, txID, r.createdAt(createdAt), ev.Agents, ev.TxIDs, ev.Layout); err != nil {
 				_ = app.Close()
 				return fmt.Errorf("append event seq %d (tick %d): %w", r.seq, r.tick, err)
 			}

@@ -173,7 +173,11 @@ func buildEventBatch(alloc *mallocator.Mallocator, schema *arrow.Schema, simulat
 		} else {
 			txID.AppendNull()
 		}
-		created.Append(createdTS)
+		if r.created.IsZero() {
+			created.Append(createdTS)
+		} else {
+			created.Append(arrow.Timestamp(r.created.UnixMicro()))
+		}
 		agents.Append(true)
 		agentValues.AppendValues(ev.Agents, nil)
 		txIDs.Append(true)

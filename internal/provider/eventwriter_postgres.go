@@ -163,7 +163,11 @@ func (r *eventCopyReader) appendRow(b []byte, row *pendingEvent) []byte {
 	b = append(b, ev.Details...)
 	b = appendPGNullText(b, ev.AgentID, ev.HasAgentID)
 	b = appendPGNullText(b, ev.TxID, ev.HasTxID)
-	b = appendPGInt8(b, r.created)
+	if row.created.IsZero() {
+		b = appendPGInt8(b, r.created)
+	} else {
+		b = appendPGInt8(b, pgTimestamp(row.created)) // a copied event keeps its own
+	}
 	b = appendPGTextArray(b, ev.Agents)
 	b = appendPGTextArray(b, ev.TxIDs)
 	b = binary.BigEndian.AppendUint32(b, 4)

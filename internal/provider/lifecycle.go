@@ -269,16 +269,17 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 		return fmt.Errorf("%s simulation: %w", verb, err)
 	}
 	defer st.mu.Unlock()
-	// A failed group means ticks are missing: completing would record a
-	// run that never happened. Failing it is what the caller wants anyway.
-	if err := s.settle(st, true); err != nil && verb == "complete" {
-		return fmt.Errorf("complete simulation %q: %w", id, err)
+	// A failed group means ticks are missing: completing (or ending a
+	// copy) would record a run that never happened. Failing it is what the
+	// caller wants anyway.
+	if err := s.settle(st, true); err != nil && verb != "fail" {
+		return fmt.Errorf("%s simulation %q: %w", verb, id, err)
 	}
 	if st.status != "running" {
 		return fmt.Errorf("%s simulation %q (status %s): %w", verb, id, st.status, ErrSimulationNotRunning)
 	}
-	if verb == "complete" {
-		if err := st.checkLost(fmt.Sprintf("complete simulation %q", id)); err != nil {
+	if verb != "fail" {
+		if err := st.checkLost(fmt.Sprintf("%s simulation %q", verb, id)); err != nil {
 			return err
 		}
 	}

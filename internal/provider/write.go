@@ -80,6 +80,17 @@ type pendingEvent struct {
 	tick int64
 	day  int64
 	at   time.Time
+	// created is the row's created_at when it is not the commit's clock:
+	// a copied run keeps its source's (copy.go). Zero: the commit's.
+	created time.Time
+}
+
+// createdAt is the row's created_at, given the commit's clock.
+func (r *pendingEvent) createdAt(commit time.Time) time.Time {
+	if r.created.IsZero() {
+		return commit
+	}
+	return r.created
 }
 
 // lockSim returns the simulation's state, locked and loaded. The caller
@@ -232,6 +243,17 @@ func (s *Store) writable() error {
 // persistDecoded is PersistTickEvents after validation; stream ingestion
 // enters here too, so every path writes the same rows.
 func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, events []event.Event) (int, error) {
+	return s.persistTick(ctx, id, tick, events, nil)
+}
+
+// copiedStamp is the wall-clock columns of a copied event, kept as its
+// source stored them.
+type copiedStamp struct{ at, created time.Time }
+
+// persistTick is persistDecoded with, when stamps is not nil, each event's
+// event_timestamp and created_at given (stamps[i] for events[i]) instead
+// of taken from the clock: a copied run keeps its source's (copy.go).
+func (s *Store) persistTick(ctx context.Context, id string, tick int64, events []event.Event, stamps []copiedStamp) (int, error) {
 	if err := s.writable(); err != nil {
 		return 0, err
 	}
@@ -260,9 +282,15 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 			return 0, err
 		}
 	}
-	at, err := s.eventStamps(ctx, st, len(events))
-	if err != nil {
-		return 0, err
+	var at time.Time
+	if stamps == nil {
+		if at, err = s.eventStamps(ctx, st, len(events)); err != nil {
+			return 0, err
+		}
+	} else {
+		// The source's stamps already follow seq; the floor moves past
+		// them, for whatever this Store writes into the run next.
+		st.lastStamp, st.stampLoaded = stamps[len(stamps)-1].at, true
 	}
 	if len(st.pending) == 0 {
 		st.pendingSince = time.Now()
@@ -272,8 +300,12 @@ func (s *Store) persistDecoded(ctx context.Context, id string, tick int64, event
 		st.pending, st.spare = st.spare, nil
 	}
 	for i := range events {
-		st.pending = append(st.pending, pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day,
-			at: at.Add(time.Duration(i) * time.Microsecond)})
+		pe := pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day,
+			at: at.Add(time.Duration(i) * time.Microsecond)}
+		if stamps != nil {
+			pe.at, pe.created = stamps[i].at, stamps[i].created
+		}
+		st.pending = append(st.pending, pe)
 		st.nextSeq++
 	}
 	st.lastTick = tick

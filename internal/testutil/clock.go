@@ -28,3 +28,17 @@ func (c *Clock) Set(t time.Time) {
 	c.now = t
 	c.mu.Unlock()
 }
+
+// SteppingClock returns a wall clock that moves one second per reading, so
+// every timestamp a Store writes differs from the last one. It is safe for
+// concurrent use.
+func SteppingClock(start time.Time) func() time.Time {
+	var mu sync.Mutex
+	n := 0
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return start.Add(time.Duration(n) * time.Second)
+	}
+}
