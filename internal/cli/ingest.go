@@ -32,6 +32,7 @@ type ingestFlags struct {
 	resume      bool
 	allowEmpty  bool
 	flushEvents int
+	lease       time.Duration
 	// simSet says --sim was given (an empty value is then a mistake, not
 	// "derive it from the file name").
 	simSet bool
@@ -86,6 +87,7 @@ A failed run cannot be resumed: remove it with "simdb rm" and ingest again.`,
 	fl.BoolVar(&f.resume, "resume", false, "continue a running simulation after its last stored tick (the stream must match what is stored)")
 	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "record a run without events when the input has none (refused otherwise)")
 	fl.IntVar(&f.flushEvents, "flush-events", 0, "events per commit group (default 50000); smaller groups hold less memory and ingest more slowly (BENCHMARKS.md)")
+	addLeaseFlag(fl, &f.lease)
 	return cmd
 }
 
@@ -144,7 +146,7 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	}
 
 	opts := e.ingestOptions()
-	opts.FlushEvents = f.flushEvents
+	opts.FlushEvents, opts.Lease = f.flushEvents, f.lease
 	store, err := e.openWrite(opts)
 	if err != nil {
 		return err
@@ -202,6 +204,10 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 			return fmt.Errorf("%w (and marking the run failed: %v)", ingestErr, ferr)
 		}
 		return ingestErr
+	}
+	if res.Completed {
+		fmt.Fprintln(e.stdout, alreadyCompleted(f.sim, res))
+		return nil
 	}
 	m := res.Metrics
 	if metrics != nil {

@@ -80,6 +80,12 @@ func (be *postgresBackend) claim(ctx context.Context, id string) error {
 	return nil
 }
 
+func (be *postgresBackend) holds(id string) bool {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	return be.held[id]
+}
+
 func (be *postgresBackend) release(id string) {
 	be.mu.Lock()
 	defer be.mu.Unlock()

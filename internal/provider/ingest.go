@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 
 	"github.com/simcash/simdb/internal/event"
 )
@@ -35,6 +36,15 @@ type IngestOptions struct {
 	// exactly the stored events of those ticks: otherwise the call fails
 	// with ErrResumeMismatch naming the first divergence, before anything
 	// is written.
+	//
+	// Resuming a run that is already completed is not an error when the
+	// stream is the run (every line the stored event of the same seq, no
+	// line more or less): nothing is written, and the result says
+	// Completed, so a retry of a worker that finished just before it was
+	// killed succeeds. Any difference fails with ErrResumeMismatch naming
+	// the first differing line, tick and seq (or the count that differs).
+	// The stored run is never changed: its totals stay those it completed
+	// with. A failed run is ErrSimulationNotRunning.
 	Resume bool
 	// Progress, if set, is called after each tick is handed to the writer
 	// with the bytes and lines read so far.
@@ -59,6 +69,10 @@ type IngestResult struct {
 	// Metrics are the run's totals computed from the whole stream, skipped
 	// lines included, by the rule of StreamMetrics.
 	Metrics Metrics
+	// Completed is set when Resume found the run already completed and
+	// the stream equal to it, event for event: there was nothing to do,
+	// and nothing was written (see IngestOptions.Resume).
+	Completed bool
 }
 
 // IngestJSONL persists a SimCash event stream (one flat JSON object per
@@ -84,8 +98,8 @@ type IngestResult struct {
 //
 // With Resume, a stream that diverges from the stored events of the
 // stored ticks fails with ErrResumeMismatch (see IngestOptions.Resume).
-func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reader, opts IngestOptions) (IngestResult, error) {
-	res := IngestResult{FirstTick: -1, LastTick: -1}
+func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reader, opts IngestOptions) (res IngestResult, err error) {
+	res = IngestResult{FirstTick: -1, LastTick: -1}
 	if err := s.writable(); err != nil {
 		return res, err
 	}
@@ -106,14 +120,29 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 		if err != nil {
 			return res, err
 		}
-		if sum.Status != "running" {
+		switch {
+		case sum.Status == "completed":
+			// Nothing to append: the whole stream must be the stored run.
+			res.Completed = true
+			skipThrough = math.MaxInt64
+			stored = newStoredCursor(s.StreamEvents(ctx, simulationID, EventFilter{}), sum.EventCount)
+			defer stored.stop()
+		case sum.Status != "running":
 			return res, fmt.Errorf("resume %q (status %s): %w", simulationID, sum.Status, ErrSimulationNotRunning)
-		}
-		if sum.LastTick != nil {
+		case sum.LastTick != nil:
 			skipThrough = *sum.LastTick
 			stored = newStoredCursor(s.StreamEvents(ctx, simulationID, EventFilter{}), sum.EventCount)
 			defer stored.stop()
 		}
+	}
+	if res.Completed {
+		// Every line goes to the cursor below; a mismatch is an error and
+		// leaves Completed meaningless.
+		defer func() {
+			if err != nil {
+				res.Completed = false
+			}
+		}()
 	}
 	lineErr := func(line int64, tick int64, typ string, err error) error {
 		return &EventError{SimulationID: simulationID, Source: opts.Source, Line: int(line), Tick: tick, Index: -1, EventType: typ, Err: err}
