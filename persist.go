@@ -191,8 +191,10 @@ type IngestResult struct {
 	// names, total cost the sum of CostAccrual costs.total (README,
 	// "Metrics computed from a stream").
 	Metrics Metrics
-	// Completed: Resume found the run already completed and the stream
-	// equal to it; nothing was written.
+	// Completed: Resume found the run already completed, and wrote
+	// nothing. With a nil error the stream is that run, event for event
+	// (nothing to do); otherwise the error (ErrResumeMismatch) names the
+	// difference.
 	Completed bool
 }
 

@@ -57,8 +57,9 @@ func backendOf(t *testing.T) testBackend {
 }
 
 // onEveryBackend: the corpus round trip (ingest, export jsonl byte for
-// byte, parquet, csv) with its database on the backend, and diff with
-// --db-b on it, so that runs are compared across backends.
+// byte, parquet, csv) with its database on the backend, diff with --db-b
+// on it, so that runs are compared across backends, and the writer leases
+// and idempotent resume of issue 14.
 var onEveryBackend = []struct {
 	name string
 	test func(*testing.T)
@@ -66,6 +67,8 @@ var onEveryBackend = []struct {
 	{"RoundTripCorpus", TestRoundTripCorpus},
 	{"Diff", TestDiff},
 	{"Export", TestExport},
+	{"LeaseKilledWriter", TestLeaseKilledWriter},
+	{"ResumeCompletedRun", TestResumeCompletedRun},
 }
 
 // The same stream ingested into DuckDB and into PostgreSQL (same clock)

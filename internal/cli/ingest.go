@@ -186,7 +186,7 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	if ingestErr != nil {
 		if errors.Is(ingestErr, simdb.ErrResumeMismatch) {
 			// The stored run is intact; the input was the wrong one.
-			return fmt.Errorf("%w; nothing was written and %q is still running: resume it with the stream it was ingested from", ingestErr, f.sim)
+			return resumeMismatch(ingestErr, f.sim, res.Completed)
 		}
 		if e.ctx.Err() != nil {
 			return e.interrupted(store, f, input, ingestErr)

@@ -44,3 +44,15 @@ func addLeaseFlag(fl *pflag.FlagSet, d *time.Duration) {
 func alreadyCompleted(sim string, res simdb.IngestResult) string {
 	return fmt.Sprintf("%q is already completed with these %d events (%d lines checked): nothing to do", sim, res.Skipped, res.Lines)
 }
+
+// resumeMismatch is ingest --resume's error for a stream that is not the
+// stored run's: nothing was written, and the run is as it was — still
+// running (resume it with the right stream), or completed (a differing
+// stream is refused rather than ignored: it is another run's, or the run
+// was recorded from another).
+func resumeMismatch(err error, sim string, completed bool) error {
+	if completed {
+		return fmt.Errorf("%w; nothing was written and %q stays completed as stored: this stream is not the one it was completed from", err, sim)
+	}
+	return fmt.Errorf("%w; nothing was written and %q is still running: resume it with the stream it was ingested from", err, sim)
+}

@@ -69,9 +69,10 @@ type IngestResult struct {
 	// Metrics are the run's totals computed from the whole stream, skipped
 	// lines included, by the rule of StreamMetrics.
 	Metrics Metrics
-	// Completed is set when Resume found the run already completed and
-	// the stream equal to it, event for event: there was nothing to do,
-	// and nothing was written (see IngestOptions.Resume).
+	// Completed is set when Resume found the run already completed:
+	// nothing was written. With a nil error the stream is that run, event
+	// for event, and there was nothing to do; otherwise the error
+	// (ErrResumeMismatch) names the difference (see IngestOptions.Resume).
 	Completed bool
 }
 
@@ -98,8 +99,8 @@ type IngestResult struct {
 //
 // With Resume, a stream that diverges from the stored events of the
 // stored ticks fails with ErrResumeMismatch (see IngestOptions.Resume).
-func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reader, opts IngestOptions) (res IngestResult, err error) {
-	res = IngestResult{FirstTick: -1, LastTick: -1}
+func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reader, opts IngestOptions) (IngestResult, error) {
+	res := IngestResult{FirstTick: -1, LastTick: -1}
 	if err := s.writable(); err != nil {
 		return res, err
 	}
@@ -135,15 +136,7 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 			defer stored.stop()
 		}
 	}
-	if res.Completed {
-		// Every line goes to the cursor below; a mismatch is an error and
-		// leaves Completed meaningless.
-		defer func() {
-			if err != nil {
-				res.Completed = false
-			}
-		}()
-	}
+
 	lineErr := func(line int64, tick int64, typ string, err error) error {
 		return &EventError{SimulationID: simulationID, Source: opts.Source, Line: int(line), Tick: tick, Index: -1, EventType: typ, Err: err}
 	}
