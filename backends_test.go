@@ -96,6 +96,9 @@ var onEveryBackend = []struct {
 	{"ConcurrentSimulations", TestConcurrentSimulations},
 	{"ReadersSeeWholeTicks", TestReadersSeeWholeTicks},
 	{"FailedGroupCommitStoresNothing", TestFailedGroupCommitStoresNothing},
+	{"LeaseRecordedRenewedReleased", TestLeaseRecordedRenewedReleased},
+	{"LeaseHeldByAnotherWriter", TestLeaseHeldByAnotherWriter},
+	{"RecoverFailsExpiredLeases", TestRecoverFailsExpiredLeases},
 }
 
 // TestBackends runs onEveryBackend on every backend but the default, each
