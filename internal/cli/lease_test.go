@@ -218,6 +218,8 @@ func TestLeaseKilledWriter(t *testing.T) {
 				if s := showJSON(t, db, sim).Simulation; s.Status != "running" {
 					t.Fatalf("recover failed a run whose lease is live: %+v", s)
 				}
+				// rm refuses a running run as such, whoever holds it.
+				wantFailure(t, cli(t, "--db", db, "rm", sim, "--yes"), "is running")
 				time.Sleep(time.Until(free))
 				r = mustCLI(t, "--db", db, "recover")
 				if r.stdout != sim+": marked failed (interrupted)\n" {
