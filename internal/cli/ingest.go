@@ -70,6 +70,11 @@ must be the stored events (checked line by line before anything is
 written; a different, shorter or longer stream is refused and the run left
 running). --config, --ticks-per-day and --experiment-run, if given, must
 match the stored run (a different config is refused, not appended to).
+A run another live writer holds is refused, naming it; one whose writer
+died is taken over once its lease has expired (--lease, RELIABILITY.md
+"Writer leases"). Resuming a run already completed from the same stream
+has nothing to do and exits 0; from a stream that differs it is refused
+(exit 1, naming the first difference) and the run left as it is.
 A failed run cannot be resumed: remove it with "simdb rm" and ingest again.`,
 		Args: exactArgs(1, "one input FILE (or - for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
