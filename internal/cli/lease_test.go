@@ -34,7 +34,7 @@ type leaseWriterSpec struct {
 
 // testLease is the writers' lease in these tests: short, so that a killed
 // writer's run is free soon.
-const testLease = 2 * time.Second
+const testLease = 3 * time.Second
 
 // TestHelperLeaseWriter is not a test: re-executed with
 // $SIMDB_TEST_LEASE_WRITER set to a leaseWriterSpec, it starts the run,
