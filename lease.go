@@ -18,7 +18,10 @@ import (
 // *LeaseError (ErrConcurrentWriter) naming the holder, and Recover leaves
 // the run alone; afterwards an ingest with Resume takes the run over and
 // continues after its last stored tick, and Recover marks it failed. The
-// rule is the same on both backends. On PostgreSQL each writing Store also
+// rule is the same on both backends, with one proof only a DuckDB file
+// allows: one process at a time writes it, so a holder on this host whose
+// process no longer runs (or is this one: a Store since closed) is gone,
+// and its run is free at once. On PostgreSQL each writing Store also
 // holds a session advisory lock per run (ErrConcurrentWriter): a run whose
 // lease has expired while its writer's session is still connected (a
 // stalled writer, not a dead one) is still not taken. Expiry is judged

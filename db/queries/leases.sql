@@ -3,7 +3,8 @@
 -- after the caller's clock (expired: its writer stopped renewing it).
 
 -- Takes or renews the lease of a running run for the writer: succeeds
--- (one row) when the lease is free, expired or already the writer's; zero
+-- (one row) when the lease is free, expired, already the writer's, or held
+-- by gone_writer (a writer the caller has proven dead; NULL: none); zero
 -- rows means the run is not running or another writer holds a live lease
 -- (GetLease says which).
 -- name: AcquireLease :execrows
@@ -13,7 +14,7 @@ SET writer_id = sqlc.arg(writer_id), writer_host = sqlc.arg(writer_host),
     lease_expires_at = sqlc.arg(lease_expires_at)
 WHERE simulation_id = sqlc.arg(simulation_id) AND status = 'running'
   AND (lease_expires_at IS NULL OR writer_id = sqlc.arg(writer_id)
-       OR lease_expires_at <= sqlc.arg(now));
+       OR lease_expires_at <= sqlc.arg(now) OR writer_id = sqlc.arg(gone_writer));
 
 -- The heartbeat: renews every lease the writer holds on a running run.
 -- name: RenewLeases :execrows
@@ -42,9 +43,10 @@ FROM simulations
 WHERE status = 'running'
 ORDER BY simulation_id;
 
--- Recover: marks a running run failed only if its lease is free, expired or
--- the recovering writer's own, in one statement, so a writer that renews
--- its lease meanwhile keeps its run. Zero rows: left alone.
+-- Recover: marks a running run failed only if its lease is free, expired,
+-- the recovering writer's own or gone_writer's (proven dead; NULL: none),
+-- in one statement, so a writer that renews its lease meanwhile keeps its
+-- run. Zero rows: left alone.
 -- name: FailExpiredSimulation :execrows
 UPDATE simulations
 SET status = 'failed', completed_at = sqlc.arg(completed_at),
@@ -53,4 +55,4 @@ SET status = 'failed', completed_at = sqlc.arg(completed_at),
     heartbeat_at = NULL, lease_expires_at = NULL
 WHERE simulation_id = sqlc.arg(simulation_id) AND status = 'running'
   AND (lease_expires_at IS NULL OR writer_id = sqlc.arg(writer_id)
-       OR lease_expires_at <= sqlc.arg(now));
+       OR lease_expires_at <= sqlc.arg(now) OR writer_id = sqlc.arg(gone_writer));

@@ -18,10 +18,11 @@ closes (RELIABILITY.md, "Writer leases"). recover marks failed, with reason
 its writer crashed or was killed - and lists them; it leaves alone the runs
 whose lease is live and says, for each, who holds it, how old its last
 heartbeat is and when the lease expires. So it is safe to run while other
-processes write, on a file or on a shared PostgreSQL database. A writer
-killed outright holds its run until its lease expires (ingest --lease,
-default 2m): run recover again after that. (To finish such a run instead,
-use ingest --resume.)`,
+processes write, on a file or on a shared PostgreSQL database. On
+PostgreSQL a writer killed outright holds its run until its lease expires
+(ingest --lease, default 2m): run recover again after that. On a DuckDB
+file a writer of this host whose process is gone frees its run at once.
+(To finish such a run instead, use ingest --resume.)`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			store, err := e.openWrite(simdb.Options{})

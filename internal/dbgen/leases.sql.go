@@ -18,7 +18,7 @@ SET writer_id = $1, writer_host = $2,
     lease_expires_at = $5
 WHERE simulation_id = $6 AND status = 'running'
   AND (lease_expires_at IS NULL OR writer_id = $1
-       OR lease_expires_at <= $4)
+       OR lease_expires_at <= $4 OR writer_id = $7)
 `
 
 type AcquireLeaseParams struct {
@@ -28,13 +28,15 @@ type AcquireLeaseParams struct {
 	Now            sql.NullTime
 	LeaseExpiresAt sql.NullTime
 	SimulationID   string
+	GoneWriter     sql.NullString
 }
 
 // Writer leases (migration 00005; RELIABILITY.md, "Writer leases"). A lease
 // is free when lease_expires_at is NULL (released, or never taken) or not
 // after the caller's clock (expired: its writer stopped renewing it).
 // Takes or renews the lease of a running run for the writer: succeeds
-// (one row) when the lease is free, expired or already the writer's; zero
+// (one row) when the lease is free, expired, already the writer's, or held
+// by gone_writer (a writer the caller has proven dead; NULL: none); zero
 // rows means the run is not running or another writer holds a live lease
 // (GetLease says which).
 func (q *Queries) AcquireLease(ctx context.Context, db DBTX, arg AcquireLeaseParams) (int64, error) {
@@ -45,6 +47,7 @@ func (q *Queries) AcquireLease(ctx context.Context, db DBTX, arg AcquireLeasePar
 		arg.Now,
 		arg.LeaseExpiresAt,
 		arg.SimulationID,
+		arg.GoneWriter,
 	)
 	if err != nil {
 		return 0, err
@@ -60,7 +63,7 @@ SET status = 'failed', completed_at = $1,
     heartbeat_at = NULL, lease_expires_at = NULL
 WHERE simulation_id = $3 AND status = 'running'
   AND (lease_expires_at IS NULL OR writer_id = $4
-       OR lease_expires_at <= $5)
+       OR lease_expires_at <= $5 OR writer_id = $6)
 `
 
 type FailExpiredSimulationParams struct {
@@ -69,11 +72,13 @@ type FailExpiredSimulationParams struct {
 	SimulationID string
 	WriterID     sql.NullString
 	Now          sql.NullTime
+	GoneWriter   sql.NullString
 }
 
-// Recover: marks a running run failed only if its lease is free, expired or
-// the recovering writer's own, in one statement, so a writer that renews
-// its lease meanwhile keeps its run. Zero rows: left alone.
+// Recover: marks a running run failed only if its lease is free, expired,
+// the recovering writer's own or gone_writer's (proven dead; NULL: none),
+// in one statement, so a writer that renews its lease meanwhile keeps its
+// run. Zero rows: left alone.
 func (q *Queries) FailExpiredSimulation(ctx context.Context, db DBTX, arg FailExpiredSimulationParams) (int64, error) {
 	result, err := db.ExecContext(ctx, failExpiredSimulation,
 		arg.CompletedAt,
@@ -81,6 +86,7 @@ func (q *Queries) FailExpiredSimulation(ctx context.Context, db DBTX, arg FailEx
 		arg.SimulationID,
 		arg.WriterID,
 		arg.Now,
+		arg.GoneWriter,
 	)
 	if err != nil {
 		return 0, err

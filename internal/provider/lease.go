@@ -25,7 +25,8 @@ import (
 //
 // The lease is the one rule on both backends: another writer (a resume)
 // and RecoverInterrupted take a run only once its lease is free or has
-// expired, and a writer whose lease another has taken over fails its next
+// expired — or, on a DuckDB file only, once its holder is proven gone
+// (provablyGone: this host, and its process no longer runs) — and a writer whose lease another has taken over fails its next
 // commit (the progress statement finds another writer id) with a
 // *LeaseError. On PostgreSQL the session advisory claim (postgresBackend)
 // stays as a second, independent check: a run whose lease has expired but
@@ -151,7 +152,34 @@ func (s *Store) acquireLease(ctx context.Context, tx dbgen.DBTX, id string) erro
 		s.lease.hold(id, true)
 		return nil
 	}
-	return s.leaseRefusal(ctx, tx, id, now)
+	refusal := s.leaseRefusal(ctx, tx, id, now)
+	var le *LeaseError
+	if errors.As(refusal, &le) && s.provablyGone(le.Holder) {
+		p.GoneWriter = sql.NullString{String: le.Holder.WriterID, Valid: true}
+		if n, err = s.q.AcquireLease(ctx, tx, p); err != nil {
+			return fmt.Errorf("take the lease of simulation %q: %w", id, err)
+		}
+		if n == 1 {
+			s.lease.hold(id, true)
+			return nil
+		}
+	}
+	return refusal
+}
+
+// provablyGone reports a live lease whose writer has stopped all the same.
+// Only a DuckDB file can prove it: one process at a time writes it (the
+// file lock) and a process opens it once, so a holder on this host whose
+// process is this one (a Store since closed) or no longer runs is gone —
+// such as a writer killed a moment ago, or one whose Close could not
+// release its leases (a full disk). Any other holder (another host; any
+// holder on PostgreSQL, where many processes write) keeps its lease until
+// it expires.
+func (s *Store) provablyGone(l Lease) bool {
+	if !s.be.embedded() || l.WriterID == "" || l.WriterID == s.lease.id || l.Host != s.lease.host {
+		return false
+	}
+	return l.PID == s.lease.pid || !processRunning(l.PID)
 }
 
 // leaseRefusal says why the lease of id could not be taken at now.

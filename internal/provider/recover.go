@@ -35,7 +35,8 @@ type LeftAlone struct {
 
 // Recover marks failed, with reason "interrupted", every running
 // simulation whose lease is free (released, never taken: a run stored
-// before leases existed) or has expired — its writer is gone — and this
+// before leases existed) or has expired — its writer is gone — or, on a
+// DuckDB file, whose holder is proven gone (provablyGone), and this
 // Store's own running runs (call it before starting runs), and reports
 // the others, which another writer holds, with the holder and its
 // heartbeat's age. On PostgreSQL a run whose lease has expired is also
@@ -70,9 +71,13 @@ func (s *Store) Recover(ctx context.Context) (RecoverResult, error) {
 					HeartbeatAge: now.Sub(lease.HeartbeatAt), ExpiresIn: lease.ExpiresAt.Sub(now), Reason: reason})
 			}
 			mine := row.WriterID.Valid && row.WriterID.String == s.lease.id
+			var gone sql.NullString
 			if !mine && row.LeaseExpiresAt.Valid && row.LeaseExpiresAt.Time.After(now) {
-				leftAlone("its lease is live")
-				continue
+				if !s.provablyGone(lease) {
+					leftAlone("its lease is live")
+					continue
+				}
+				gone = row.WriterID // a dead process on this host (DuckDB)
 			}
 			held := s.be.holds(id)
 			if err := s.be.claim(ctx, id); errors.Is(err, ErrConcurrentWriter) {
@@ -90,6 +95,7 @@ func (s *Store) Recover(ctx context.Context) (RecoverResult, error) {
 				ErrorMessage: sql.NullString{String: "interrupted", Valid: true},
 				WriterID:     sql.NullString{String: s.lease.id, Valid: true},
 				Now:          sql.NullTime{Time: now, Valid: true},
+				GoneWriter:   gone,
 			})
 			if err != nil {
 				return err
