@@ -348,3 +348,14 @@ func derefInt(p *int64) int64 {
 	}
 	return *p
 }
+
+// --lease below simdb.MinLease, or not a duration, is a usage error before
+// anything is opened.
+func TestLeaseFlag(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db.duckdb")
+	wantUsage(t, cli(t, "--db", db, "ingest", "--lease", "100ms", "x.jsonl"), "shorter than the minimum, 1s")
+	wantUsage(t, cli(t, "--db", db, "ingest", "--lease", "soon", "x.jsonl"), "not a duration")
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a usage error created the database: %v", err)
+	}
+}
