@@ -8,6 +8,7 @@ package simdb_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
 )
 
 // leaseRow is a run's lease columns.
@@ -215,5 +217,36 @@ func TestLeaseOptionChecked(t *testing.T) {
 	_, err := simdb.Open(t.Context(), backendOf(t).database(t), simdb.Options{Lease: 500 * time.Millisecond})
 	if !errors.Is(err, simdb.ErrInvalidArgument) || !strings.Contains(err.Error(), "Options.Lease") {
 		t.Fatalf("open with a 500ms lease: %v", err)
+	}
+}
+
+// PostgreSQL's claim is a second check beside the lease: a run whose lease
+// has expired while its writer's session is still connected (a stalled
+// writer, not a dead one) is neither failed by Recover nor taken over.
+func TestPostgresStalledWriterKeepsItsRun(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	stalled := openPG(t, dsn, simdb.Options{Durability: simdb.Durable})
+	ctx := t.Context()
+	if err := stalled.PersistSimulationStart(ctx, "stalled", json.RawMessage(testConfig), simdb.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Its heartbeat stopped (it renews every 40 s: not during this test).
+	if _, err := simdb.RawDB(stalled).Exec(`UPDATE simulations SET lease_expires_at = heartbeat_at WHERE simulation_id = 'stalled'`); err != nil {
+		t.Fatal(err)
+	}
+	other := openPG(t, dsn, simdb.Options{})
+	res, err := other.Recover(ctx)
+	if err != nil || len(res.Failed) != 0 || len(res.LeftAlone) != 1 || res.LeftAlone[0].ExpiresIn > 0 ||
+		!strings.Contains(res.LeftAlone[0].Reason, "session still holds the run's claim") {
+		t.Fatalf("recover beside a stalled writer: %+v, %v", res, err)
+	}
+	if _, err := other.PersistTickEvents(ctx, "stalled", 0, raws(arrival(0, "x"))); !errors.Is(err, simdb.ErrConcurrentWriter) {
+		t.Fatalf("taking over a stalled writer's run: %v", err)
+	}
+	if _, err := stalled.PersistTickEvents(ctx, "stalled", 0, raws(arrival(0, "s0"))); err != nil {
+		t.Fatalf("the stalled writer, awake again: %v", err)
+	}
+	if err := stalled.PersistSimulationComplete(ctx, "stalled", simdb.Metrics{TotalArrivals: 1}); err != nil {
+		t.Fatal(err)
 	}
 }
