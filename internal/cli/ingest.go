@@ -92,7 +92,7 @@ A failed run cannot be resumed: remove it with "simdb rm" and ingest again.`,
 	fl.BoolVar(&f.resume, "resume", false, "continue a running simulation after its last stored tick (the stream must match what is stored)")
 	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "record a run without events when the input has none (refused otherwise)")
 	fl.IntVar(&f.flushEvents, "flush-events", 0, "events per commit group (default 50000); smaller groups hold less memory and ingest more slowly (BENCHMARKS.md)")
-	addLeaseFlag(fl, &f.lease)
+	addLeaseFlag(cmd, &f.lease)
 	return cmd
 }
 

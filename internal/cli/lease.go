@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 )
 
 // leaseValue is --lease: a duration of at least simdb.MinLease (0, the
@@ -34,8 +34,8 @@ func (v leaseValue) Set(s string) error {
 func (leaseValue) Type() string { return "duration" }
 
 // addLeaseFlag defines --lease on a command that writes runs.
-func addLeaseFlag(fl *pflag.FlagSet, d *time.Duration) {
-	fl.Var(leaseValue{d}, "lease", "how long this writer's hold on its run outlives its last heartbeat (renewed every third of it): "+
+func addLeaseFlag(cmd *cobra.Command, d *time.Duration) {
+	cmd.Flags().Var(leaseValue{d}, "lease", "how long this writer's hold on its run outlives its last heartbeat (renewed every third of it): "+
 		"another writer, ingest --resume or recover takes the run only once it has expired (RELIABILITY.md, \"Writer leases\")")
 }
 
