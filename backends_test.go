@@ -58,6 +58,9 @@ var onEveryBackend = []testutil.BackendTest{
 	{Name: "CopyRunsKeepsEveryColumn", Test: TestCopyRunsKeepsEveryColumn},
 	{Name: "CopyRunsRefusesADifferentRun", Test: TestCopyRunsRefusesADifferentRun},
 	{Name: "CopyRunsContinues", Test: TestCopyRunsContinues},
+	{Name: "LeaseRecordedRenewedReleased", Test: TestLeaseRecordedRenewedReleased},
+	{Name: "LeaseHeldByAnotherWriter", Test: TestLeaseHeldByAnotherWriter},
+	{Name: "RecoverFailsExpiredLeases", Test: TestRecoverFailsExpiredLeases},
 }
 
 // TestBackends runs onEveryBackend on every backend but the default, each

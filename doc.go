@@ -27,6 +27,11 @@
 // it at once, each with its own Store; a second writer of one run gets
 // ErrConcurrentWriter. The API, the rows and the errors are the same.
 //
+// On both, a running run names its writer and holds a lease the writer
+// renews (Options.Lease, two minutes by default): Recover fails only the
+// runs whose writer is gone, and an ingest with Resume takes over a run
+// only once its writer's lease has expired (see Lease).
+//
 // # Errors
 //
 // Errors callers branch on are sentinels (errors.Is): ErrSimulationExists,
@@ -36,7 +41,8 @@
 // ErrInvalidFilter, ErrResumeMismatch, ErrCopyConflict, ErrWriteFailed, ErrReadOnly,
 // ErrClosed, ErrSchemaBehind and ErrSchemaAhead; for DuckDB files ErrLocked
 // (a *LockedError naming the file and the process holding it) and
-// ErrNotDatabase; for PostgreSQL ErrConcurrentWriter, ErrUnreachable and
+// ErrNotDatabase; ErrConcurrentWriter (a *LeaseError naming the writer
+// that holds the run), and for PostgreSQL ErrUnreachable and
 // ErrNoDatabase. Every other error wraps the cause with what was being
 // done.
 package simdb

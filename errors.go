@@ -58,7 +58,10 @@ var (
 	// completes or fails it or closes, so the second writer's first call
 	// fails with this, having stored and buffered nothing; should the
 	// claims be bypassed, a group that would interleave fails with it
-	// inside ErrWriteFailed. The message names the simulation.
+	// inside ErrWriteFailed. The message names the simulation. When
+	// another writer holds the run's lease (see Lease), the error is a
+	// *LeaseError naming the holder: its writer id, host, pid, last
+	// heartbeat and when its lease expires.
 	ErrConcurrentWriter = provider.ErrConcurrentWriter
 	// ErrUnreachable: no PostgreSQL server answered at the URL's address.
 	ErrUnreachable = pgdb.ErrUnreachable
@@ -172,7 +175,7 @@ func (e *LockedError) Error() string { return e.msg }
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
 // publicError turns the internal error types in err's chain into the
-// exported ones (*EventError, *LockedError), so that errors.As works with
+// exported ones (*EventError, *LockedError, *LeaseError), so that errors.As works with
 // this package's types. The message and every sentinel in the chain stay.
 func publicError(err error) error {
 	if err == nil {
@@ -181,6 +184,7 @@ func publicError(err error) error {
 	var public error
 	var pe *provider.EventError
 	var le *duckfile.LockedError
+	var lease *provider.LeaseError
 	switch {
 	case errors.As(err, &pe):
 		public = &EventError{
@@ -194,6 +198,11 @@ func publicError(err error) error {
 	case errors.As(err, &le):
 		public = &LockedError{Path: le.Path, PID: le.PID, InProcess: le.InProcess, msg: le.Error()}
 		if err == error(le) {
+			return public
+		}
+	case errors.As(err, &lease):
+		public = &LeaseError{SimulationID: lease.SimulationID, Holder: Lease(lease.Holder), At: lease.At, msg: lease.Error()}
+		if err == error(lease) {
 			return public
 		}
 	default:

@@ -18,7 +18,7 @@ func TestOpenWithoutAutoMigrateNamesVersions(t *testing.T) {
 	if !errors.Is(err, simdb.ErrSchemaBehind) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, want := range []string{"version 0", "needs 4", "migrate up"} {
+	for _, want := range []string{"version 0", "needs 5", "migrate up"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -38,14 +38,14 @@ func TestOpenRefusesNewerSchemaAndKeepsData(t *testing.T) {
 	if _, err := store.PersistTickEvents(ctx, "keep", 0, raws(arrival(0, "t"))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := simdb.RawDB(store).ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (5, true)`); err != nil {
+	if _, err := simdb.RawDB(store).ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (6, true)`); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.Close(); err != nil {
 		t.Fatal(err)
 	}
 	for _, opts := range []simdb.Options{{}, {NoAutoMigrate: true}, {ReadOnly: true}} {
-		if _, err := simdb.Open(ctx, path, opts); !errors.Is(err, simdb.ErrSchemaAhead) || !strings.Contains(err.Error(), "version 5") {
+		if _, err := simdb.Open(ctx, path, opts); !errors.Is(err, simdb.ErrSchemaAhead) || !strings.Contains(err.Error(), "version 6") {
 			t.Fatalf("open %+v: err = %v", opts, err)
 		}
 	}
@@ -57,7 +57,7 @@ func TestOpenRefusesNewerSchemaAndKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Exec(`DELETE FROM goose_db_version WHERE version_id = 5`); err != nil {
+	if _, err := raw.Exec(`DELETE FROM goose_db_version WHERE version_id = 6`); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()

@@ -134,11 +134,10 @@ func (s *Store) PersistSimulationFailed(ctx context.Context, simulationID string
 	return publicError(s.p.PersistSimulationFailed(ctx, simulationID, reason))
 }
 
-// RecoverInterrupted marks every simulation still "running" as failed with
-// reason "interrupted" and returns their ids. Only the process that holds a
-// DuckDB file can run it, so a running row it finds was orphaned by a crash
-// (or belongs to this Store: call it before starting runs). Errors:
-// ErrReadOnly, ErrClosed.
+// RecoverInterrupted is Recover returning only the ids it marked failed
+// ("interrupted"): the running simulations whose writer's lease was
+// released or has expired, and this Store's own. Runs other writers hold
+// are left alone (Recover says which, and why). Errors: as Recover.
 func (s *Store) RecoverInterrupted(ctx context.Context) ([]string, error) {
 	ids, err := s.p.RecoverInterrupted(ctx)
 	return ids, publicError(err)
@@ -154,7 +153,17 @@ type IngestOptions struct {
 	// so insignificant whitespace may differ), and the stream must hold
 	// exactly the stored events of those ticks: otherwise the call fails
 	// with ErrResumeMismatch naming the first divergence, before anything
-	// is written.
+	// is written. A run another writer holds fails with a *LeaseError
+	// (ErrConcurrentWriter); one whose writer's lease has expired is taken
+	// over.
+	//
+	// Resuming a run that is already completed is not an error when the
+	// stream is the run (every line the stored event of the same seq, no
+	// line more or less): nothing is written and the result says
+	// Completed, so a retry of a worker that finished just before it was
+	// killed succeeds. Any difference is ErrResumeMismatch naming the first
+	// differing line, tick and seq, or the counts. The stored run, totals
+	// included, is never changed. A failed run is ErrSimulationNotRunning.
 	Resume bool
 	// Progress, if set, is called after each tick is handed to the writer
 	// with the bytes and lines read so far.
@@ -182,6 +191,11 @@ type IngestResult struct {
 	// names, total cost the sum of CostAccrual costs.total (README,
 	// "Metrics computed from a stream").
 	Metrics Metrics
+	// Completed: Resume found the run already completed, and wrote
+	// nothing. With a nil error the stream is that run, event for event
+	// (nothing to do); otherwise the error (ErrResumeMismatch) names the
+	// difference.
+	Completed bool
 }
 
 // IngestJSONL persists a SimCash event stream (one flat JSON object per
@@ -207,7 +221,7 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 	res, err := s.p.IngestJSONL(ctx, simulationID, r, po)
 	out := IngestResult{
 		Lines: res.Lines, Events: res.Events, Skipped: res.Skipped, Ticks: res.Ticks,
-		FirstTick: res.FirstTick, LastTick: res.LastTick, Metrics: Metrics(res.Metrics),
+		FirstTick: res.FirstTick, LastTick: res.LastTick, Metrics: Metrics(res.Metrics), Completed: res.Completed,
 	}
 	return out, publicError(err)
 }

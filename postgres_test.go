@@ -172,6 +172,9 @@ func openPG(t *testing.T, dsn string, opts simdb.Options) *simdb.Store {
 
 const workerEnv = "SIMDB_TEST_PG_WORKER"
 
+// workerLeaseEnv, if set, is the worker's Options.Lease.
+const workerLeaseEnv = "SIMDB_TEST_PG_WORKER_LEASE"
+
 // TestHelperPostgresWorker is not a test: re-executed by
 // TestPostgresWorkerProcesses with $SIMDB_TEST_PG_WORKER set to
 // "DSN|sim=seed,sim=seed" (and "|big" for bigStream), it ingests a
@@ -185,7 +188,8 @@ func TestHelperPostgresWorker(t *testing.T) {
 	dsn, sims, _ := strings.Cut(spec, "|")
 	sims, big := strings.CutSuffix(sims, "|big")
 	ctx := context.Background()
-	store, err := simdb.Open(ctx, dsn, simdb.Options{})
+	lease, _ := time.ParseDuration(os.Getenv(workerLeaseEnv)) // "" is the default
+	store, err := simdb.Open(ctx, dsn, simdb.Options{Lease: lease})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
@@ -373,13 +377,15 @@ func TestPostgresNeedsNoSuperuser(t *testing.T) {
 
 // A writer killed with SIGKILL halfway through a run leaves whole ticks
 // only (the run ends at its last committed tick), and its claim dies with
-// its connection: a new writer resumes the run at once, and the finished
-// run equals the stream ingested alone into DuckDB.
+// its connection; its lease (2 s here) outlives it: a new writer is
+// refused, naming the dead writer, until the lease expires, then resumes
+// the run, and the finished run equals the stream ingested alone into
+// DuckDB. (Before leases, issue 14, the new writer resumed at once.)
 func TestPostgresKilledWriterResumes(t *testing.T) {
 	dsn := testutil.PostgresURL(t)
 	ctx := context.Background()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPostgresWorker$", "-test.count=1")
-	cmd.Env = append(os.Environ(), workerEnv+"="+dsn+"|killed=77|big")
+	cmd.Env = append(os.Environ(), workerEnv+"="+dsn+"|killed=77|big", workerLeaseEnv+"=2s")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -403,6 +409,19 @@ func TestPostgresKilledWriterResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+	killed := time.Now()
+	// At once, while the dead writer's lease is live: refused, naming it
+	// (before the stream is read: an empty one will do).
+	resume := openPG(t, dsn, simdb.Options{})
+	_, err = resume.IngestJSONL(ctx, "killed", strings.NewReader(""), simdb.IngestOptions{Resume: true})
+	var le *simdb.LeaseError
+	switch {
+	case errors.As(err, &le) && errors.Is(err, simdb.ErrConcurrentWriter) && le.Holder.PID == int64(cmd.Process.Pid):
+	case time.Since(killed) >= 2*time.Second:
+		t.Logf("the lease expired before the first resume could try (%v after the kill): %v", time.Since(killed), err)
+	default:
+		t.Fatalf("resume while the dead writer's lease is live: %v, want a *LeaseError naming pid %d", err, cmd.Process.Pid)
+	}
 	watch := openPG(t, dsn, simdb.Options{ReadOnly: true})
 
 	var stream bytes.Buffer
@@ -437,7 +456,9 @@ func TestPostgresKilledWriterResumes(t *testing.T) {
 	}
 	t.Logf("killed with %d events stored, through tick %d", stored, *sum.LastTick)
 
-	resume := openPG(t, dsn, simdb.Options{})
+	if le != nil {
+		time.Sleep(time.Until(le.Holder.ExpiresAt) + 100*time.Millisecond)
+	}
 	res, err := resume.IngestJSONL(ctx, "killed", bytes.NewReader(stream.Bytes()), simdb.IngestOptions{Resume: true})
 	if err != nil {
 		t.Fatalf("resume after the kill: %v", err)

@@ -71,7 +71,18 @@ type Options struct {
 	// well past what it uses. It acts on the whole process, not only this
 	// Store, so it is off unless the program asks (the simdb binary does).
 	TrimCHeap bool
+	// Lease is how long a writer's hold on a running simulation outlives
+	// its last heartbeat: default DefaultLease (two minutes), at least
+	// MinLease, else Open fails with ErrInvalidArgument. The Store renews
+	// its leases with every commit and every third of Lease while open, so
+	// a run's lease expires only when its writer died (or stalled longer
+	// than Lease); until then other writers are refused (*LeaseError) and
+	// Recover leaves the run alone. A shorter lease lets a dead writer's
+	// run be taken over sooner, for a heartbeat write more often. See
+	// "Writer leases" (lease.go).
+	Lease time.Duration
 	// Now is the wall clock for timestamps (default time.Now); tests fix it.
+	// Leases always use the real clock.
 	Now func() time.Time
 }
 
@@ -141,6 +152,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		Threads:       opts.Threads,
 		MemoryLimit:   opts.MemoryLimit,
 		TrimCHeap:     opts.TrimCHeap,
+		Lease:         opts.Lease,
 		Now:           opts.Now,
 	})
 	if err != nil {

@@ -24,7 +24,7 @@ func TestPostgresUpResetUp(t *testing.T) {
 		t.Fatalf("status of an empty database: want %d pending migrations\n%s", n, r)
 	}
 	mustMigrate(t, "-db", dsn, "up")
-	if r := mustMigrate(t, "-db", dsn, "version"); !strings.Contains(r.stdout, "version 4") {
+	if r := mustMigrate(t, "-db", dsn, "version"); !strings.Contains(r.stdout, "version 5") {
 		t.Fatalf("after up: %s", r)
 	}
 	mustMigrate(t, "-db", dsn, "reset")

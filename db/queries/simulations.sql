@@ -10,13 +10,15 @@ INSERT INTO simulations (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, 'running', $10, $11, $12
 );
 
--- The whole row of one run, for summaries. config_json is JSON text.
+-- The whole row of one run, for summaries (the lease columns say who
+-- writes a running run). config_json is JSON text.
 -- name: GetSimulation :one
 SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
        num_days, num_agents, total_ticks, config_json, status, started_at,
        completed_at, total_arrivals, total_settlements, total_cost_cents,
        duration_seconds, ticks_per_second, error_message, event_count,
-       last_tick, experiment_run_id, experiment_iteration
+       last_tick, experiment_run_id, experiment_iteration,
+       writer_id, writer_host, writer_pid, heartbeat_at, lease_expires_at
 FROM simulations
 WHERE simulation_id = $1;
 
@@ -29,13 +31,20 @@ FROM simulations
 WHERE simulation_id = $1;
 
 -- Advances the resume point in the same transaction that commits the events,
--- from the count the writer started the group at ($4): zero rows affected
--- means the run moved meanwhile (a group already stored, another writer),
--- and the writer rolls the group back instead of storing it twice.
+-- from the count the writer started the group at (prior_event_count), and
+-- renews the writer's lease (see leases.sql) in the same statement: zero
+-- rows affected means the run moved meanwhile (a group already stored,
+-- another writer) or another writer holds a live lease on it, and the
+-- writer rolls the group back instead of storing it twice.
 -- name: RecordProgress :execrows
 UPDATE simulations
-SET event_count = $2, last_tick = $3
-WHERE simulation_id = $1 AND event_count = sqlc.arg(prior_event_count);
+SET event_count = $2, last_tick = $3,
+    writer_id = sqlc.arg(writer_id), writer_host = sqlc.arg(writer_host),
+    writer_pid = sqlc.arg(writer_pid), heartbeat_at = sqlc.arg(now),
+    lease_expires_at = sqlc.arg(lease_expires_at)
+WHERE simulation_id = $1 AND event_count = sqlc.arg(prior_event_count)
+  AND (lease_expires_at IS NULL OR writer_id = sqlc.arg(writer_id)
+       OR lease_expires_at <= sqlc.arg(now));
 
 -- What a run's size columns say and what its committed events show: the
 -- config (to see which sizes it stated), ticks_per_day, the last committed
@@ -65,24 +74,19 @@ SET status = 'completed',
     total_settlements = $4,
     total_cost_cents = $5,
     duration_seconds = $6,
-    ticks_per_second = $7
+    ticks_per_second = $7,
+    writer_id = NULL, writer_host = NULL, writer_pid = NULL,
+    heartbeat_at = NULL, lease_expires_at = NULL
 WHERE simulation_id = $1 AND status = 'running';
 
--- Marks a running run failed with the reason; zero rows affected means the
--- run is unknown or no longer running.
+-- Marks a running run failed with the reason, ending its writer's lease;
+-- zero rows affected means the run is unknown or no longer running.
 -- name: FailSimulation :execrows
 UPDATE simulations
-SET status = 'failed', completed_at = $2, error_message = $3
+SET status = 'failed', completed_at = $2, error_message = $3,
+    writer_id = NULL, writer_host = NULL, writer_pid = NULL,
+    heartbeat_at = NULL, lease_expires_at = NULL
 WHERE simulation_id = $1 AND status = 'running';
-
--- Every run still 'running' becomes 'failed' with the given reason. Only
--- safe when no writer is active on the file (DuckDB allows one writing
--- process, so a writer that runs this is that writer).
--- name: FailRunningSimulations :many
-UPDATE simulations
-SET status = 'failed', completed_at = $1, error_message = $2
-WHERE status = 'running'
-RETURNING simulation_id;
 
 -- Runs, newest first, optionally only those with one status and/or of one
 -- experiment run.
@@ -91,7 +95,8 @@ SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
        num_days, num_agents, total_ticks, config_json, status, started_at,
        completed_at, total_arrivals, total_settlements, total_cost_cents,
        duration_seconds, ticks_per_second, error_message, event_count,
-       last_tick, experiment_run_id, experiment_iteration
+       last_tick, experiment_run_id, experiment_iteration,
+       writer_id, writer_host, writer_pid, heartbeat_at, lease_expires_at
 FROM simulations
 WHERE (sqlc.narg(status)::varchar IS NULL OR status = sqlc.narg(status)::varchar)
   AND (sqlc.narg(experiment_run_id)::varchar IS NULL OR experiment_run_id = sqlc.narg(experiment_run_id)::varchar)
@@ -103,7 +108,8 @@ SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
        num_days, num_agents, total_ticks, config_json, status, started_at,
        completed_at, total_arrivals, total_settlements, total_cost_cents,
        duration_seconds, ticks_per_second, error_message, event_count,
-       last_tick, experiment_run_id, experiment_iteration
+       last_tick, experiment_run_id, experiment_iteration,
+       writer_id, writer_host, writer_pid, heartbeat_at, lease_expires_at
 FROM simulations
 WHERE experiment_run_id = $1
 ORDER BY experiment_iteration, started_at, simulation_id;

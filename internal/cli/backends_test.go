@@ -20,14 +20,17 @@ import (
 func backendOf(t *testing.T) testutil.Backend { return testutil.BackendOf(t, "TestCLIBackends") }
 
 // onEveryBackend: the corpus round trip (ingest, export jsonl byte for
-// byte, parquet, csv) with its database on the backend, and diff with
-// --db-b on it, so that runs are compared across backends.
+// byte, parquet, csv) with its database on the backend, diff with --db-b
+// on it, so that runs are compared across backends, serve, copy, and the
+// writer leases and idempotent resume of issue 14.
 var onEveryBackend = []testutil.BackendTest{
 	{Name: "RoundTripCorpus", Test: TestRoundTripCorpus},
 	{Name: "Diff", Test: TestDiff},
 	{Name: "Export", Test: TestExport},
 	{Name: "ServeJSONLEqualsExport", Test: TestServeJSONLEqualsExport},
 	{Name: "Copy", Test: TestCopy},
+	{Name: "LeaseKilledWriter", Test: TestLeaseKilledWriter},
+	{Name: "ResumeCompletedRun", Test: TestResumeCompletedRun},
 }
 
 // The same stream ingested into DuckDB and into PostgreSQL (same clock)

@@ -22,6 +22,7 @@ type ingestFlags struct {
 	resume      bool
 	allowEmpty  bool
 	flushEvents int
+	lease       time.Duration
 	// simSet says --sim was given (an empty value is then a mistake, not
 	// "derive it from the file name").
 	simSet bool
@@ -59,6 +60,11 @@ must be the stored events (checked line by line before anything is
 written; a different, shorter or longer stream is refused and the run left
 running). --config, --ticks-per-day and --experiment-run, if given, must
 match the stored run (a different config is refused, not appended to).
+A run another live writer holds is refused, naming it; one whose writer
+died is taken over once its lease has expired (--lease, RELIABILITY.md
+"Writer leases"). Resuming a run already completed from the same stream
+has nothing to do and exits 0; from a stream that differs it is refused
+(exit 1, naming the first difference) and the run left as it is.
 A failed run cannot be resumed: remove it with "simdb rm" and ingest again.`,
 		Args: exactArgs(1, "one input FILE (or - for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -76,6 +82,7 @@ A failed run cannot be resumed: remove it with "simdb rm" and ingest again.`,
 	fl.BoolVar(&f.resume, "resume", false, "continue a running simulation after its last stored tick (the stream must match what is stored)")
 	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "record a run without events when the input has none (refused otherwise)")
 	fl.IntVar(&f.flushEvents, "flush-events", 0, "events per commit group (default 50000); smaller groups hold less memory and ingest more slowly (BENCHMARKS.md)")
+	addLeaseFlag(cmd, &f.lease)
 	return cmd
 }
 
@@ -134,7 +141,7 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	}
 
 	opts := e.ingestOptions()
-	opts.FlushEvents = f.flushEvents
+	opts.FlushEvents, opts.Lease = f.flushEvents, f.lease
 	store, err := e.openWrite(opts)
 	if err != nil {
 		return err
@@ -174,7 +181,7 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 	if ingestErr != nil {
 		if errors.Is(ingestErr, simdb.ErrResumeMismatch) {
 			// The stored run is intact; the input was the wrong one.
-			return fmt.Errorf("%w; nothing was written and %q is still running: resume it with the stream it was ingested from", ingestErr, f.sim)
+			return resumeMismatch(ingestErr, f.sim, res.Completed)
 		}
 		if e.ctx.Err() != nil {
 			return e.interrupted(store, f, input, ingestErr)
@@ -192,6 +199,10 @@ func (e *env) ingest(f ingestFlags, input string) (err error) {
 			return fmt.Errorf("%w (and marking the run failed: %v)", ingestErr, ferr)
 		}
 		return ingestErr
+	}
+	if res.Completed {
+		fmt.Fprintln(e.stdout, alreadyCompleted(f.sim, res))
+		return nil
 	}
 	m := res.Metrics
 	if metrics != nil {

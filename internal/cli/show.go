@@ -205,34 +205,3 @@ func optInt32(v *int32) string {
 	}
 	return strconv.Itoa(int(*v))
 }
-
-func newRecoverCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "recover",
-		Short: "Mark every run still 'running' as failed (interrupted) and list them",
-		Long: `A writer that opens the database is its only writer (DuckDB locks the file),
-so a run still 'running' when recover opens the file was orphaned by a crash.
-recover marks each such run failed with reason "interrupted" and lists them.
-(To finish such a run instead, use ingest --resume.)`,
-		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			store, err := e.openWrite(simdb.Options{})
-			if err != nil {
-				return err
-			}
-			defer closeStore(store, &err)
-			ids, err := store.RecoverInterrupted(e.ctx)
-			if err != nil {
-				return err
-			}
-			if len(ids) == 0 {
-				fmt.Fprintln(e.stdout, "no interrupted simulations")
-				return nil
-			}
-			for _, id := range ids {
-				fmt.Fprintf(e.stdout, "%s: marked failed (interrupted)\n", id)
-			}
-			return nil
-		},
-	}
-}

@@ -40,6 +40,11 @@ type Simulation struct {
 	LastTick            sql.NullInt64
 	ExperimentRunID     sql.NullString
 	ExperimentIteration sql.NullInt32
+	WriterID            sql.NullString
+	WriterHost          sql.NullString
+	WriterPid           sql.NullInt64
+	HeartbeatAt         sql.NullTime
+	LeaseExpiresAt      sql.NullTime
 }
 
 type SimulationAgent struct {

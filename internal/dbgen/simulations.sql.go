@@ -19,7 +19,9 @@ SET status = 'completed',
     total_settlements = $4,
     total_cost_cents = $5,
     duration_seconds = $6,
-    ticks_per_second = $7
+    ticks_per_second = $7,
+    writer_id = NULL, writer_host = NULL, writer_pid = NULL,
+    heartbeat_at = NULL, lease_expires_at = NULL
 WHERE simulation_id = $1 AND status = 'running'
 `
 
@@ -51,47 +53,11 @@ func (q *Queries) CompleteSimulation(ctx context.Context, db DBTX, arg CompleteS
 	return result.RowsAffected()
 }
 
-const failRunningSimulations = `-- name: FailRunningSimulations :many
-UPDATE simulations
-SET status = 'failed', completed_at = $1, error_message = $2
-WHERE status = 'running'
-RETURNING simulation_id
-`
-
-type FailRunningSimulationsParams struct {
-	CompletedAt  sql.NullTime
-	ErrorMessage sql.NullString
-}
-
-// Every run still 'running' becomes 'failed' with the given reason. Only
-// safe when no writer is active on the file (DuckDB allows one writing
-// process, so a writer that runs this is that writer).
-func (q *Queries) FailRunningSimulations(ctx context.Context, db DBTX, arg FailRunningSimulationsParams) ([]string, error) {
-	rows, err := db.QueryContext(ctx, failRunningSimulations, arg.CompletedAt, arg.ErrorMessage)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var simulation_id string
-		if err := rows.Scan(&simulation_id); err != nil {
-			return nil, err
-		}
-		items = append(items, simulation_id)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const failSimulation = `-- name: FailSimulation :execrows
 UPDATE simulations
-SET status = 'failed', completed_at = $2, error_message = $3
+SET status = 'failed', completed_at = $2, error_message = $3,
+    writer_id = NULL, writer_host = NULL, writer_pid = NULL,
+    heartbeat_at = NULL, lease_expires_at = NULL
 WHERE simulation_id = $1 AND status = 'running'
 `
 
@@ -101,8 +67,8 @@ type FailSimulationParams struct {
 	ErrorMessage sql.NullString
 }
 
-// Marks a running run failed with the reason; zero rows affected means the
-// run is unknown or no longer running.
+// Marks a running run failed with the reason, ending its writer's lease;
+// zero rows affected means the run is unknown or no longer running.
 func (q *Queries) FailSimulation(ctx context.Context, db DBTX, arg FailSimulationParams) (int64, error) {
 	result, err := db.ExecContext(ctx, failSimulation, arg.SimulationID, arg.CompletedAt, arg.ErrorMessage)
 	if err != nil {
@@ -210,12 +176,14 @@ SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
        num_days, num_agents, total_ticks, config_json, status, started_at,
        completed_at, total_arrivals, total_settlements, total_cost_cents,
        duration_seconds, ticks_per_second, error_message, event_count,
-       last_tick, experiment_run_id, experiment_iteration
+       last_tick, experiment_run_id, experiment_iteration,
+       writer_id, writer_host, writer_pid, heartbeat_at, lease_expires_at
 FROM simulations
 WHERE simulation_id = $1
 `
 
-// The whole row of one run, for summaries. config_json is JSON text.
+// The whole row of one run, for summaries (the lease columns say who
+// writes a running run). config_json is JSON text.
 func (q *Queries) GetSimulation(ctx context.Context, db DBTX, simulationID string) (Simulation, error) {
 	row := db.QueryRowContext(ctx, getSimulation, simulationID)
 	var i Simulation
@@ -242,6 +210,11 @@ func (q *Queries) GetSimulation(ctx context.Context, db DBTX, simulationID strin
 		&i.LastTick,
 		&i.ExperimentRunID,
 		&i.ExperimentIteration,
+		&i.WriterID,
+		&i.WriterHost,
+		&i.WriterPid,
+		&i.HeartbeatAt,
+		&i.LeaseExpiresAt,
 	)
 	return i, err
 }
@@ -327,7 +300,8 @@ SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
        num_days, num_agents, total_ticks, config_json, status, started_at,
        completed_at, total_arrivals, total_settlements, total_cost_cents,
        duration_seconds, ticks_per_second, error_message, event_count,
-       last_tick, experiment_run_id, experiment_iteration
+       last_tick, experiment_run_id, experiment_iteration,
+       writer_id, writer_host, writer_pid, heartbeat_at, lease_expires_at
 FROM simulations
 WHERE experiment_run_id = $1
 ORDER BY experiment_iteration, started_at, simulation_id
@@ -366,6 +340,11 @@ func (q *Queries) ListExperimentSimulations(ctx context.Context, db DBTX, experi
 			&i.LastTick,
 			&i.ExperimentRunID,
 			&i.ExperimentIteration,
+			&i.WriterID,
+			&i.WriterHost,
+			&i.WriterPid,
+			&i.HeartbeatAt,
+			&i.LeaseExpiresAt,
 		); err != nil {
 			return nil, err
 		}
@@ -417,7 +396,8 @@ SELECT simulation_id, config_file, config_hash, rng_seed, ticks_per_day,
        num_days, num_agents, total_ticks, config_json, status, started_at,
        completed_at, total_arrivals, total_settlements, total_cost_cents,
        duration_seconds, ticks_per_second, error_message, event_count,
-       last_tick, experiment_run_id, experiment_iteration
+       last_tick, experiment_run_id, experiment_iteration,
+       writer_id, writer_host, writer_pid, heartbeat_at, lease_expires_at
 FROM simulations
 WHERE ($1::varchar IS NULL OR status = $1::varchar)
   AND ($2::varchar IS NULL OR experiment_run_id = $2::varchar)
@@ -463,6 +443,11 @@ func (q *Queries) ListSimulations(ctx context.Context, db DBTX, arg ListSimulati
 			&i.LastTick,
 			&i.ExperimentRunID,
 			&i.ExperimentIteration,
+			&i.WriterID,
+			&i.WriterHost,
+			&i.WriterPid,
+			&i.HeartbeatAt,
+			&i.LeaseExpiresAt,
 		); err != nil {
 			return nil, err
 		}
@@ -479,26 +464,43 @@ func (q *Queries) ListSimulations(ctx context.Context, db DBTX, arg ListSimulati
 
 const recordProgress = `-- name: RecordProgress :execrows
 UPDATE simulations
-SET event_count = $2, last_tick = $3
-WHERE simulation_id = $1 AND event_count = $4
+SET event_count = $2, last_tick = $3,
+    writer_id = $4, writer_host = $5,
+    writer_pid = $6, heartbeat_at = $7,
+    lease_expires_at = $8
+WHERE simulation_id = $1 AND event_count = $9
+  AND (lease_expires_at IS NULL OR writer_id = $4
+       OR lease_expires_at <= $7)
 `
 
 type RecordProgressParams struct {
 	SimulationID    string
 	EventCount      int64
 	LastTick        sql.NullInt64
+	WriterID        sql.NullString
+	WriterHost      sql.NullString
+	WriterPid       sql.NullInt64
+	Now             sql.NullTime
+	LeaseExpiresAt  sql.NullTime
 	PriorEventCount int64
 }
 
 // Advances the resume point in the same transaction that commits the events,
-// from the count the writer started the group at ($4): zero rows affected
-// means the run moved meanwhile (a group already stored, another writer),
-// and the writer rolls the group back instead of storing it twice.
+// from the count the writer started the group at (prior_event_count), and
+// renews the writer's lease (see leases.sql) in the same statement: zero
+// rows affected means the run moved meanwhile (a group already stored,
+// another writer) or another writer holds a live lease on it, and the
+// writer rolls the group back instead of storing it twice.
 func (q *Queries) RecordProgress(ctx context.Context, db DBTX, arg RecordProgressParams) (int64, error) {
 	result, err := db.ExecContext(ctx, recordProgress,
 		arg.SimulationID,
 		arg.EventCount,
 		arg.LastTick,
+		arg.WriterID,
+		arg.WriterHost,
+		arg.WriterPid,
+		arg.Now,
+		arg.LeaseExpiresAt,
 		arg.PriorEventCount,
 	)
 	if err != nil {

@@ -50,6 +50,8 @@ type backend interface {
 	// DuckDB's does nothing.
 	claim(ctx context.Context, id string) error
 	release(id string)
+	// holds reports a claim this Store holds on the simulation.
+	holds(id string) bool
 	// close gives up every claim; the Store closes the database after.
 	close() error
 	// checkEvents refuses, with an *EventError, what the database cannot

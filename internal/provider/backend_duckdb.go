@@ -30,5 +30,6 @@ func (duckdbBackend) txError(err error) error    { return err }
 
 func (duckdbBackend) claim(context.Context, string) error            { return nil }
 func (duckdbBackend) release(string)                                 {}
+func (duckdbBackend) holds(string) bool                              { return false }
 func (duckdbBackend) close() error                                   { return nil }
 func (duckdbBackend) checkEvents(string, int64, []event.Event) error { return nil }

@@ -25,7 +25,11 @@ import (
 //     fails or the Store closes; PostgreSQL drops it with the session, so
 //     a crashed writer's claim goes with its connection. A second writer's
 //     first call fails at once with ErrConcurrentWriter, before it buffers
-//     anything, and RecoverInterrupted fails only runs nobody claims;
+//     anything. The writer lease (lease.go) is the rule on both backends;
+//     the claim stays beside it on PostgreSQL as a second check that a
+//     lease cannot give: a run whose lease has expired while its writer's
+//     session is still connected (a stalled writer, not a dead one) is
+//     neither taken over nor failed by RecoverInterrupted;
 //   - a row lock: every event write locks the simulation's row (SELECT …
 //     FOR UPDATE) and checks that the run still has the event count its
 //     group starts from, so even writers that got past the claims (a
@@ -78,6 +82,12 @@ func (be *postgresBackend) claim(ctx context.Context, id string) error {
 	}
 	be.held[id] = true
 	return nil
+}
+
+func (be *postgresBackend) holds(id string) bool {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	return be.held[id]
 }
 
 func (be *postgresBackend) release(id string) {

@@ -22,6 +22,11 @@ func (s *Store) DeleteSimulation(ctx context.Context, simulationID string) (int6
 	if err := checkSimulationID(simulationID); err != nil {
 		return 0, err
 	}
+	// A running run is refused before lockSim, which would claim it and
+	// take its lease (or report another writer's lease instead).
+	if row, err := s.q.GetWriteState(ctx, s.sqlDB(), simulationID); err == nil && row.Status == "running" {
+		return 0, fmt.Errorf("delete simulation %q: %w: mark it failed first", simulationID, ErrSimulationRunning)
+	}
 	st, err := s.lockSim(ctx, simulationID)
 	if err != nil {
 		return 0, fmt.Errorf("delete simulation: %w", err)

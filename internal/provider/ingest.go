@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 
 	"github.com/simcash/simdb/internal/event"
 )
@@ -35,6 +36,15 @@ type IngestOptions struct {
 	// exactly the stored events of those ticks: otherwise the call fails
 	// with ErrResumeMismatch naming the first divergence, before anything
 	// is written.
+	//
+	// Resuming a run that is already completed is not an error when the
+	// stream is the run (every line the stored event of the same seq, no
+	// line more or less): nothing is written, and the result says
+	// Completed, so a retry of a worker that finished just before it was
+	// killed succeeds. Any difference fails with ErrResumeMismatch naming
+	// the first differing line, tick and seq (or the count that differs).
+	// The stored run is never changed: its totals stay those it completed
+	// with. A failed run is ErrSimulationNotRunning.
 	Resume bool
 	// Progress, if set, is called after each tick is handed to the writer
 	// with the bytes and lines read so far.
@@ -59,6 +69,11 @@ type IngestResult struct {
 	// Metrics are the run's totals computed from the whole stream, skipped
 	// lines included, by the rule of StreamMetrics.
 	Metrics Metrics
+	// Completed is set when Resume found the run already completed:
+	// nothing was written. With a nil error the stream is that run, event
+	// for event, and there was nothing to do; otherwise the error
+	// (ErrResumeMismatch) names the difference (see IngestOptions.Resume).
+	Completed bool
 }
 
 // IngestJSONL persists a SimCash event stream (one flat JSON object per
@@ -113,15 +128,22 @@ func (s *Store) IngestJSONL(ctx context.Context, simulationID string, r io.Reade
 		if err != nil {
 			return res, err
 		}
-		if status != "running" {
+		switch {
+		case status == "completed":
+			// Nothing to append: the whole stream must be the stored run.
+			res.Completed = true
+			skipThrough = math.MaxInt64
+			stored = newStoredCursor(s.StreamEvents(ctx, simulationID, EventFilter{}), count)
+			defer stored.stop()
+		case status != "running":
 			return res, fmt.Errorf("resume %q (status %s): %w", simulationID, status, ErrSimulationNotRunning)
-		}
-		if lastTick >= 0 {
+		case lastTick >= 0:
 			skipThrough = lastTick
 			stored = newStoredCursor(s.StreamEvents(ctx, simulationID, EventFilter{}), count)
 			defer stored.stop()
 		}
 	}
+
 	lineErr := func(line int64, tick int64, typ string, err error) error {
 		return &EventError{SimulationID: simulationID, Source: opts.Source, Line: int(line), Tick: tick, Index: -1, EventType: typ, Err: err}
 	}

@@ -82,7 +82,10 @@ func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string,
 		} else if err != sql.ErrNoRows {
 			return err
 		}
-		return s.q.InsertSimulation(ctx, tx, params)
+		if err := s.q.InsertSimulation(ctx, tx, params); err != nil {
+			return err
+		}
+		return s.acquireLease(ctx, tx, simulationID)
 	})
 	if err != nil {
 		return fmt.Errorf("start simulation %q: %w", simulationID, err)
@@ -288,6 +291,10 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 		if err := s.commitBatch(ctx, conn, tx, id, b); err != nil {
 			return err
 		}
+		// Only the lease holder ends the run (a no-op renewal for it).
+		if err := s.acquireLease(ctx, tx, id); err != nil {
+			return err
+		}
 		n, err := update(tx, st)
 		if err != nil {
 			return err
@@ -312,50 +319,17 @@ func (s *Store) finish(ctx context.Context, id, verb string, update func(*sql.Tx
 		return fmt.Errorf("%s simulation %q: %w: %s did not commit, and the run stays running: %w", verb, id, ErrWriteFailed, what, err)
 	}
 	st.status = map[string]string{"complete": "completed", "fail": "failed"}[verb]
+	s.lease.hold(id, false) // the update ended it
 	s.forget(st)
 	return nil
 }
 
-// RecoverInterrupted marks every simulation still "running" as failed with
-// reason "interrupted" and returns their ids. Only the process that holds
-// the file can run it, so a running row it finds was orphaned by a crash
-// (or belongs to this Store: call it before starting runs). On PostgreSQL,
-// where other processes write too, it leaves alone the runs another Store
-// is writing (failUnclaimed).
+// RecoverInterrupted is Recover returning only the ids it marked failed:
+// every running simulation whose writer's lease is free or has expired,
+// and this Store's own. Runs another writer holds are left alone.
 //
-// Errors: ErrClosed, ErrReadOnly, ctx's error, and ErrWriteFailed when a
-// simulation's buffered ticks fail to commit first (as for a read, the
-// failure is also left for that simulation's writer).
+// Errors: as Recover.
 func (s *Store) RecoverInterrupted(ctx context.Context) ([]string, error) {
-	if err := s.writable(); err != nil {
-		return nil, err
-	}
-	if err := s.flushAll(ctx, false); err != nil {
-		return nil, err
-	}
-	var ids []string
-	err := s.writeTx(ctx, func(_ *sql.Conn, tx *sql.Tx) error {
-		var err error
-		if pg, ok := s.be.(*postgresBackend); ok {
-			ids, err = s.failUnclaimed(ctx, tx, pg) // claims them: released below
-			return err
-		}
-		ids, err = s.q.FailRunningSimulations(ctx, tx, dbgen.FailRunningSimulationsParams{
-			CompletedAt:  sql.NullTime{Time: s.opts.Now().UTC(), Valid: true},
-			ErrorMessage: sql.NullString{String: "interrupted", Valid: true},
-		})
-		return err
-	})
-	for _, id := range ids {
-		s.be.release(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("recover interrupted simulations: %w", err)
-	}
-	for _, st := range s.snapshot() {
-		st.mu.Lock()
-		s.forget(st)
-		st.mu.Unlock()
-	}
-	return ids, nil
+	res, err := s.Recover(ctx)
+	return res.Failed, err
 }

@@ -276,7 +276,18 @@ type Options struct {
 	// well past what it uses (BENCHMARKS.md). It acts on the whole
 	// process, so it is off unless the program asks: the simdb binary does.
 	TrimCHeap bool
+	// Lease is how long a writer's hold on a running simulation outlives
+	// its last heartbeat (default DefaultLease, two minutes; at least
+	// MinLease). The Store renews its leases with every commit and every
+	// third of Lease while it is open, so only a writer that died (or
+	// stalled for longer than Lease) lets one expire; until then another
+	// writer of the run is refused with a *LeaseError and
+	// RecoverInterrupted leaves the run alone (lease.go). Shorter leases
+	// let a dead writer's run be taken over sooner and cost a heartbeat
+	// write more often.
+	Lease time.Duration
 	// Now is the wall clock for timestamps (default time.Now); tests fix it.
+	// Leases use the real clock whatever Now says.
 	Now func() time.Time
 }
 

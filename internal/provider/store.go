@@ -58,6 +58,10 @@ type Store struct {
 
 	stopFlusher chan struct{}
 	flusherDone chan struct{}
+
+	// lease is the Store's writer identity, its leases and their
+	// heartbeat (lease.go).
+	lease *leaser
 }
 
 // Open opens the database path names — a PostgreSQL database when path is
@@ -84,6 +88,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Lease == 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.Lease < MinLease {
+		return nil, fmt.Errorf("%w: Options.Lease is %v; it must be at least %v", ErrInvalidArgument, opts.Lease, MinLease)
+	}
+	lease, err := newLeaser(opts.Lease)
+	if err != nil {
+		return nil, err
+	}
 	be, sqldb, name, err := openBackend(ctx, path, opts)
 	if err != nil {
 		return nil, err
@@ -97,8 +111,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		sims:        make(map[string]*simState),
 		stopFlusher: make(chan struct{}),
 		flusherDone: make(chan struct{}),
+		lease:       lease,
 	}
 	s.dbh.Store(sqldb)
+	if !opts.ReadOnly {
+		s.startHeartbeat()
+	}
 	s.memory, _ = duckfile.ParseMemoryLimit(opts.MemoryLimit)
 	if opts.ReadOnly || opts.Durability == Durable {
 		close(s.flusherDone)
@@ -193,7 +211,11 @@ func (s *Store) Close() error {
 		close(s.stopFlusher)
 		<-s.flusherDone
 	}
+	s.stopHeartbeat()
 	err := s.flushAll(context.Background(), true)
+	// Before the checkpoint (so the file holds it) and before the claims
+	// go (so no writer finds a run unclaimed but leased).
+	s.releaseLeases()
 	if !s.opts.ReadOnly && s.be.embedded() {
 		// DuckDB checkpoints when the last connection closes, under the
 		// memory limit in force; give it the room a checkpoint gets

@@ -130,7 +130,13 @@ func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
 		// (A finished run takes no writes: claiming it would only hold a
 		// lock.)
 		if row.Status == "running" {
-			if err := s.be.claim(ctx, id); err != nil {
+			err := s.be.claim(ctx, id)
+			if err == nil {
+				// The lease (lease.go): refused while another writer's
+				// is live, taken over once it has expired.
+				err = s.takeLease(ctx, id)
+			}
+			if err != nil {
 				s.forget(st)
 				st.mu.Unlock()
 				return nil, err
@@ -473,13 +479,20 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 	if err := s.be.writeSummary(ctx, conn, tx, id, b.events); err != nil {
 		return err
 	}
-	n, err := s.q.RecordProgress(ctx, tx, dbgen.RecordProgressParams{
+	p := dbgen.RecordProgressParams{
 		SimulationID:    id,
 		EventCount:      b.nextSeq,
 		LastTick:        sql.NullInt64{Int64: b.lastTick, Valid: true},
 		PriorEventCount: b.events[0].seq,
-	})
+	}
+	now := leaseClock()
+	p.WriterID, p.WriterHost, p.WriterPid, p.Now, p.LeaseExpiresAt = s.lease.terms(now) // renews the lease
+	n, err := s.q.RecordProgress(ctx, tx, p)
 	if err == nil && n != 1 {
+		var le *LeaseError
+		if lerr := s.leaseRefusal(ctx, tx, id, now); errors.As(lerr, &le) {
+			return lerr // another writer took the run over
+		}
 		err = fmt.Errorf("simulation %q: %w: it no longer has the %d stored events this writer started from", id, ErrConcurrentWriter, b.events[0].seq)
 	}
 	return err
