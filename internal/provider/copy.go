@@ -340,7 +340,12 @@ func (s *Store) startCopied(ctx context.Context, src Simulation) error {
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		return s.q.InsertSimulation(ctx, tx, params)
+		if err := s.q.InsertSimulation(ctx, tx, params); err != nil {
+			return err
+		}
+		// Leased from its first row, as PersistSimulationStart does, so a
+		// recover elsewhere leaves the copy being written alone.
+		return s.acquireLease(ctx, tx, src.SimulationID)
 	})
 	if err != nil {
 		return fmt.Errorf("start the run at the target: %w", err)
