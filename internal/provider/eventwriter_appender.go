@@ -60,3 +60,11 @@ func nullableIDs(ev *event.Event) (agentID, txID any) {
 	}
 	return agentID, txID
 }
+
+// createdAt is the row's created_at, given the commit's clock.
+func (r *pendingEvent) createdAt(commit time.Time) time.Time {
+	if r.created.IsZero() {
+		return commit
+	}
+	return r.created
+}

@@ -85,14 +85,6 @@ type pendingEvent struct {
 	created time.Time
 }
 
-// createdAt is the row's created_at, given the commit's clock.
-func (r *pendingEvent) createdAt(commit time.Time) time.Time {
-	if r.created.IsZero() {
-		return commit
-	}
-	return r.created
-}
-
 // lockSim returns the simulation's state, locked and loaded. The caller
 // unlocks st.mu. Unknown ids give ErrSimulationNotFound.
 func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
