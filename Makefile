@@ -110,10 +110,14 @@ migrations-roundtrip:
 	$$tmp/migrate -db $$tmp/rt.duckdb status
 
 ## migrations-roundtrip-postgres: up -> reset -> up -> status through
-## cmd/migrate on a PostgreSQL database, and the two dialects' schemas
-## compared column by column.
+## cmd/migrate on a PostgreSQL database, the two dialects' schemas compared
+## column by column, and the real goose CLI (built from tools/go.mod, the
+## goose version go.mod's library is at) running status, up, down and reset
+## on db/postgres/migrations in agreement with cmd/migrate.
 migrations-roundtrip-postgres:
-	$(PGTEST) $(GO) test -count=1 -run 'TestPostgresUpResetUp|TestDialectsMatch' ./cmd/migrate/ ./db/
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	$(GO) build -modfile=tools/go.mod -o $$tmp/goose github.com/pressly/goose/v3/cmd/goose && \
+	SIMDB_GOOSE=$$tmp/goose $(PGTEST) $(GO) test -count=1 -run 'TestPostgresUpResetUp|TestDialectsMatch|TestGooseCLIAgrees' ./cmd/migrate/ ./db/
 
 fuzz:
 	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/event/
