@@ -65,9 +65,12 @@ test-appender:
 test-short:
 	$(PGTEST) $(GO) test $(GOTAGS) -short -count=1 $(TEST_PKGS)
 
-## test-crash: SIGKILL trials of ingest and of a buffered provider writer.
+## test-crash: SIGKILL trials of ingest and of a buffered provider writer
+## on DuckDB (SIMDB_CRASH_TRIALS per test, default 10), and on PostgreSQL
+## (a cluster of the test's own) 10 SIGKILL, 5 immediate-restart and 5
+## pg_terminate_backend trials of four ingest workers (fixed counts).
 test-crash:
-	SIMDB_CRASH_TRIALS=$${SIMDB_CRASH_TRIALS:-20} $(GO) test $(GOTAGS) -count=1 -run 'Crash' -timeout 30m ./internal/crashtest/
+	SIMDB_CRASH_TRIALS=$${SIMDB_CRASH_TRIALS:-10} $(GO) test $(GOTAGS) -count=1 -run 'Crash' -timeout 30m ./internal/crashtest/
 
 check: fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres
 
