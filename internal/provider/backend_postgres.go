@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -108,11 +107,14 @@ func (be *postgresBackend) close() error {
 	// Unlock before the connection goes back to the pool: the session
 	// (and its locks) outlive Conn.Close until the pool closes it. A
 	// session the server already ended took its locks with it.
+	// (A failed ping has database/sql close the Conn already: Close then
+	// says so, which is no failure.)
 	var err error
-	if be.session.PingContext(context.Background()) == nil {
+	alive := be.session.PingContext(context.Background()) == nil
+	if alive {
 		_, err = be.session.ExecContext(context.Background(), `SELECT pg_advisory_unlock_all()`)
 	}
-	if cerr := be.session.Close(); err == nil && !errors.Is(cerr, driver.ErrBadConn) {
+	if cerr := be.session.Close(); err == nil && alive {
 		err = cerr
 	}
 	be.session, be.held = nil, nil

@@ -96,8 +96,20 @@ func TestPostgresStoreOutlivesItsConnections(t *testing.T) {
 			if _, err := other.PersistTickEvents(ctx, "b", 1, ev(1)); !errors.Is(err, ErrConcurrentWriter) {
 				t.Fatalf("another Store writing the new run: %v, want ErrConcurrentWriter (the claim must be held)", err)
 			}
+			if err := s.PersistSimulationComplete(ctx, "b", Metrics{}); err != nil {
+				t.Fatalf("complete the new run: %v", err)
+			}
+
+			// The connections die again, now with nothing left to write:
+			// the claims went with the sessions, nothing was lost, and
+			// Close says so (it failed with "sql: connection is already
+			// closed", making a completed ingest exit 1).
+			killSessions(t, dsn)
 			if err := s.Close(); err != nil {
-				t.Fatalf("close after the connections died and the runs went on: %v", err)
+				t.Fatalf("close with a claim session the server ended: %v", err)
+			}
+			if err := other.Close(); err != nil {
+				t.Fatalf("close of a Store that claimed nothing, its session ended: %v", err)
 			}
 		})
 	}
