@@ -77,9 +77,12 @@ test-appender:
 test-short:
 	$(PGTEST) $(GO) test $(GOTAGS) -short -count=1 $(TEST_PKGS)
 
-## test-crash: SIGKILL trials of ingest and of a buffered provider writer.
+## test-crash: SIGKILL trials of ingest and of a buffered provider writer
+## on DuckDB (SIMDB_CRASH_TRIALS per test, default 10), and on PostgreSQL
+## (a cluster of the test's own) 10 SIGKILL, 5 immediate-restart and 5
+## pg_terminate_backend trials of four ingest workers (fixed counts).
 test-crash:
-	SIMDB_CRASH_TRIALS=$${SIMDB_CRASH_TRIALS:-20} $(GO) test $(GOTAGS) -count=1 -run 'Crash' -timeout 30m ./internal/crashtest/
+	SIMDB_CRASH_TRIALS=$${SIMDB_CRASH_TRIALS:-10} $(GO) test $(GOTAGS) -count=1 -run 'Crash' -timeout 30m ./internal/crashtest/
 
 check: fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres
 
@@ -124,10 +127,14 @@ migrations-roundtrip:
 	$$tmp/migrate -db $$tmp/rt.duckdb status
 
 ## migrations-roundtrip-postgres: up -> reset -> up -> status through
-## cmd/migrate on a PostgreSQL database, and the two dialects' schemas
-## compared column by column.
+## cmd/migrate on a PostgreSQL database, the two dialects' schemas compared
+## column by column, and the real goose CLI (built from tools/go.mod, the
+## goose version go.mod's library is at) running status, up, down and reset
+## on db/postgres/migrations in agreement with cmd/migrate.
 migrations-roundtrip-postgres:
-	$(PGTEST) $(GO) test -count=1 -run 'TestPostgresUpResetUp|TestDialectsMatch' ./cmd/migrate/ ./db/
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	$(GO) build -modfile=tools/go.mod -o $$tmp/goose github.com/pressly/goose/v3/cmd/goose && \
+	SIMDB_GOOSE=$$tmp/goose $(PGTEST) $(GO) test -count=1 -run 'TestPostgresUpResetUp|TestDialectsMatch|TestGooseCLIAgrees' ./cmd/migrate/ ./db/
 
 fuzz:
 	$(GO) test $(GOTAGS) -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/event/

@@ -26,7 +26,7 @@ import (
 // --- trials ---
 
 // trialSeeds returns one seed per trial: SIMDB_CRASH_SEED alone when set (to
-// replay a trial), else SIMDB_CRASH_TRIALS (default 20) seeds from the clock.
+// replay a trial), else SIMDB_CRASH_TRIALS (default 10) seeds from the clock.
 func trialSeeds(t *testing.T) []uint64 {
 	t.Helper()
 	if s := os.Getenv("SIMDB_CRASH_SEED"); s != "" {
@@ -36,7 +36,7 @@ func trialSeeds(t *testing.T) []uint64 {
 		}
 		return []uint64{v}
 	}
-	n := 20
+	n := 10
 	if s := os.Getenv("SIMDB_CRASH_TRIALS"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 {
@@ -259,20 +259,24 @@ func inspect(t *testing.T, path string, s *stream) runState {
 			t.Errorf("close: %v", err)
 		}
 	}()
-	st := checkRun(t, store.DB(), s)
+	st := checkRun(t, store.DB(), s, runID)
 	st.fileExists = true
+	if n := queryInt(t, store.DB(), `SELECT count(*) FROM simulation_events WHERE simulation_id <> $1`, runID) +
+		queryInt(t, store.DB(), `SELECT count(*) FROM agent_state_registers WHERE simulation_id <> $1`, runID); n != 0 {
+		t.Errorf("%d rows of other simulations", n)
+	}
 	return st
 }
 
-// checkRun checks the run runID in db against the stream s:
-//   - no run row: no row in any table;
+// checkRun checks the run id in db against the stream s:
+//   - no run row: no row of it in any table;
 //   - every stored tick holds exactly the stream's events of that tick, and
 //     the stored ticks are exactly the stream's ticks up to last_tick;
 //   - seq is 0..event_count-1 without gap or duplicate, and the event at
 //     each seq has the stream's tick and type at that position;
 //   - agent_state_registers holds, for each (tick, agent, key) of a stored
 //     StateRegisterSet, the last new_value set, and nothing else.
-func checkRun(t *testing.T, db *sql.DB, s *stream) runState {
+func checkRun(t *testing.T, db *sql.DB, s *stream, runID string) runState {
 	t.Helper()
 	ctx := context.Background()
 	var st runState
@@ -282,7 +286,7 @@ func checkRun(t *testing.T, db *sql.DB, s *stream) runState {
 		Scan(&st.status, &errMsg, &st.eventCount, &lastTick)
 	if errors.Is(err, sql.ErrNoRows) {
 		for _, table := range []string{"simulations", "simulation_events", "agent_state_registers"} {
-			if n := queryInt(t, db, `SELECT count(*) FROM `+table); n != 0 {
+			if n := queryInt(t, db, `SELECT count(*) FROM `+table+` WHERE simulation_id = $1`, runID); n != 0 {
 				t.Errorf("no run row, yet %s holds %d rows", table, n)
 			}
 		}
@@ -434,10 +438,6 @@ func checkRun(t *testing.T, db *sql.DB, s *stream) runState {
 	rows.Close()
 	for k, v := range want {
 		t.Errorf("register %+v = %v was set by a stored event but is not stored", k, v)
-	}
-	if n := queryInt(t, db, `SELECT count(*) FROM simulation_events WHERE simulation_id <> $1`, runID) +
-		queryInt(t, db, `SELECT count(*) FROM agent_state_registers WHERE simulation_id <> $1`, runID); n != 0 {
-		t.Errorf("%d rows of other simulations", n)
 	}
 	return st
 }

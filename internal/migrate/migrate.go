@@ -17,7 +17,6 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
-	"github.com/pressly/goose/v3/lock"
 )
 
 // VersionTable is the table goose records applied migrations in.
@@ -104,16 +103,12 @@ func New(db *sql.DB, migrations fs.FS) (*Migrator, error) {
 // NewPostgres returns a Migrator for PostgreSQL migrations on db, through
 // goose's built-in postgres dialect and its standard version table
 // (goose_db_version, in the connection's search_path): the goose CLI sees
-// the same state. Runs hold a PostgreSQL advisory lock (goose's session
-// locker), so processes that open one database at once migrate it one at a
-// time; the others find it up to date.
+// the same state. Runs hold goose's PostgreSQL advisory lock, waiting for
+// it (pgSessionLocker), so processes that open one database at once
+// migrate it one at a time; the others find it up to date.
 func NewPostgres(db *sql.DB, migrations fs.FS) (*Migrator, error) {
-	locker, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations,
-		goose.WithSessionLocker(locker),
+		goose.WithSessionLocker(pgSessionLocker{}),
 		goose.WithDisableGlobalRegistry(true),
 	)
 	if err != nil {

@@ -43,10 +43,12 @@ type postgresBackend struct {
 	mu      sync.Mutex
 	session *sql.Conn
 	held    map[string]bool
+	// db is the pool a dead session is replaced from (liveSession).
+	db *sql.DB
 }
 
 func newPostgresBackend(ctx context.Context, db *sql.DB, readOnly bool) (*postgresBackend, error) {
-	be := &postgresBackend{held: make(map[string]bool)}
+	be := &postgresBackend{held: make(map[string]bool), db: db}
 	if readOnly {
 		return be, nil
 	}
@@ -73,8 +75,12 @@ func (be *postgresBackend) claim(ctx context.Context, id string) error {
 	if be.session == nil || be.held[id] {
 		return nil
 	}
+	session, err := be.liveSession(ctx)
+	if err != nil {
+		return fmt.Errorf("claim simulation %q: %w", id, err)
+	}
 	var ok bool
-	if err := be.session.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+claimKey+`)`, id).Scan(&ok); err != nil {
+	if err := session.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+claimKey+`)`, id).Scan(&ok); err != nil {
 		return fmt.Errorf("claim simulation %q: %w", id, err)
 	}
 	if !ok {
@@ -109,9 +115,16 @@ func (be *postgresBackend) close() error {
 		return nil
 	}
 	// Unlock before the connection goes back to the pool: the session
-	// (and its locks) outlive Conn.Close until the pool closes it.
-	_, err := be.session.ExecContext(context.Background(), `SELECT pg_advisory_unlock_all()`)
-	if cerr := be.session.Close(); err == nil {
+	// (and its locks) outlive Conn.Close until the pool closes it. A
+	// session the server already ended took its locks with it.
+	// (A failed ping has database/sql close the Conn already: Close then
+	// says so, which is no failure.)
+	var err error
+	alive := be.session.PingContext(context.Background()) == nil
+	if alive {
+		_, err = be.session.ExecContext(context.Background(), `SELECT pg_advisory_unlock_all()`)
+	}
+	if cerr := be.session.Close(); err == nil && alive {
 		err = cerr
 	}
 	be.session, be.held = nil, nil

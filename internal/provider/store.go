@@ -344,15 +344,11 @@ func (s *Store) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx)
 const memoryRetries = 5
 
 func (s *Store) runTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) (err error) {
-	conn, err := s.sqlDB().Conn(ctx)
+	conn, tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
