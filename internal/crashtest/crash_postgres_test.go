@@ -147,7 +147,7 @@ func startWorkers(t *testing.T, dsn string, s *stream, flushEvents int) []worker
 	for i := range ws {
 		id := "w" + strconv.Itoa(i)
 		ws[i] = worker{id: id, c: startChild(t, "cli", "--db", withApp(dsn, id), "ingest", "--config", s.configPath,
-			"--sim", id, "--flush-events", strconv.Itoa(flushEvents), s.path)}
+			"--sim", id, "--flush-events", strconv.Itoa(flushEvents), "--lease", pgTrialLease.String(), s.path)}
 	}
 	return ws
 }
@@ -269,6 +269,7 @@ func pgTrial(t *testing.T, c *pgCluster, s *stream, ref string, full time.Durati
 		case st.status == "running":
 			outcomes = append(outcomes, "resumed")
 			args = append(args[:3], append([]string{"--resume"}, args[3:]...)...)
+			waitOutLease(t, db, w.id)
 		default:
 			t.Fatalf("%s: status %q after the fault; want running or completed", w.id, st.status)
 		}
@@ -357,4 +358,22 @@ func diffRef(t *testing.T, dsn, id, ref string) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// pgTrialLease is the workers' writer lease (ingest --lease): a killed
+// worker's run can be resumed by another process once it has expired.
+const pgTrialLease = time.Second
+
+// waitOutLease waits until the run's writer lease, if any, has expired, as
+// an operator's retry would: on PostgreSQL a killed writer holds its run
+// for up to one lease (RELIABILITY.md, "Writer leases").
+func waitOutLease(t *testing.T, db *sql.DB, id string) {
+	t.Helper()
+	var expires sql.NullTime
+	if err := db.QueryRow(`SELECT lease_expires_at FROM simulations WHERE simulation_id = $1`, id).Scan(&expires); err != nil {
+		t.Fatalf("%s: read its lease: %v", id, err)
+	}
+	if expires.Valid {
+		time.Sleep(time.Until(expires.Time) + 100*time.Millisecond)
+	}
 }
