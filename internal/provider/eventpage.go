@@ -94,6 +94,11 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 	switch {
 	case !narrowed && f.AgentID == "" && len(f.EventTypes) == 0:
 		n, err = s.q.GetEventCount(ctx, s.sqlDB(), simulationID)
+	case f.seqContiguous():
+		// Only tick and day conditions: every seq of their range matches.
+		var lo, hi int64
+		lo, hi, err = s.seqBounds(ctx, simulationID, f)
+		n = hi - lo
 	case !narrowed && len(f.EventTypes) == 0:
 		n, err = s.q.CountAgentEvents(ctx, s.sqlDB(), dbgen.CountAgentEventsParams{SimulationID: simulationID, AgentID: f.AgentID})
 	case !narrowed && f.AgentID == "":
