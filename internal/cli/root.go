@@ -133,7 +133,7 @@ database instead, which any number of commands and processes use at once.`,
 		def = defaultDBFile
 	}
 	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file or postgres:// URL (default $SIMDB_DB, else simdb.duckdb)")
-	root.PersistentFlags().StringVar(&e.memoryLimit, "memory-limit", "256MB", `DuckDB's memory limit ("" for DuckDB's default, 80% of RAM); ingest uses `+ingestMemoryLimit+` unless this is given`)
+	root.PersistentFlags().StringVar(&e.memoryLimit, "memory-limit", "256MB", `DuckDB's memory limit ("" for DuckDB's default, 80% of RAM); ingest and events --all use `+ingestMemoryLimit+` unless this is given`)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		e.running = true
