@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/simcash/simdb/internal/dbgen"
 )
@@ -48,13 +49,18 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	counted := make(chan error, 1)
 	countCtx, cancelCount := context.WithCancel(ctx)
 	defer cancelCount()
+	// The filter's seq range, read once for the count and the page.
+	bounds := sync.OnceValues(func() (seqRange, error) {
+		lo, hi, err := s.seqBounds(ctx, simulationID, f)
+		return seqRange{lo, hi}, err
+	})
 	go func() {
 		var err error
-		total, err = s.countEvents(countCtx, simulationID, f)
+		total, err = s.countEvents(countCtx, simulationID, f, bounds)
 		counted <- err
 	}()
 	if (f.Offset == 0 && !f.narrowed()) || f.seqContiguous() {
-		page.Events, err = s.pageByWindows(ctx, simulationID, f, page.Events)
+		page.Events, err = s.pageByWindows(ctx, simulationID, f, bounds, page.Events)
 	} else {
 		where, args := f.where(s.be, simulationID)
 		q := s.sql.selectEvents + " WHERE " + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
@@ -87,7 +93,7 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 // summary tables the writer keeps answer the common cases — no filter, an
 // agent alone, event types alone — without touching the events; anything
 // else is counted. An unknown simulation has none.
-func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFilter) (int64, error) {
+func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFilter, bounds func() (seqRange, error)) (int64, error) {
 	narrowed := f.narrowed()
 	var n int64
 	var err error
@@ -96,9 +102,9 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 		n, err = s.q.GetEventCount(ctx, s.sqlDB(), simulationID)
 	case f.seqContiguous():
 		// Only tick and day conditions: every seq of their range matches.
-		var lo, hi int64
-		lo, hi, err = s.seqBounds(ctx, simulationID, f)
-		n = hi - lo
+		var r seqRange
+		r, err = bounds()
+		n = r.hi - r.lo
 	case !narrowed && len(f.EventTypes) == 0:
 		n, err = s.q.CountAgentEvents(ctx, s.sqlDB(), dbgen.CountAgentEventsParams{SimulationID: simulationID, AgentID: f.AgentID})
 	case !narrowed && f.AgentID == "":
@@ -132,8 +138,8 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 // is a range predicate DuckDB answers from a few row groups (zone maps),
 // and a filter that matches often is answered from the first window
 // instead of a top-N sort over every match in the run.
-func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, dst []StoredEvent) ([]StoredEvent, error) {
-	q, args, lo, hi, err := s.windowQuery(ctx, simulationID, f)
+func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, bounds func() (seqRange, error), dst []StoredEvent) ([]StoredEvent, error) {
+	q, args, lo, hi, err := s.windowQuery(f, simulationID, bounds)
 	if err != nil {
 		return dst, err
 	}
@@ -144,7 +150,11 @@ func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventF
 		q += " ORDER BY seq"
 	}
 	want := len(dst) + f.Limit
-	for window := int64(pageWindow); lo < hi && len(dst) < want; window = min(2*window, maxPageWindow) {
+	first := int64(pageWindow)
+	if f.seqContiguous() {
+		first = int64(f.Limit) // every seq matches: the page is one window
+	}
+	for window := first; lo < hi && len(dst) < want; window = min(2*window, maxPageWindow) {
 		var from, to int64
 		from, to, lo, hi = nextWindow(lo, hi, window, desc)
 		args[len(args)-2], args[len(args)-1] = from, to
@@ -182,11 +192,12 @@ func nextWindow(lo, hi, size int64, desc bool) (from, to, restLo, restHi int64) 
 // [from, to), for the caller to set —
 // and the range [lo, hi) of seq the windows must cover: the run's stream,
 // narrowed by the tick and day conditions and started at f's cursor.
-func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFilter) (q string, args []any, lo, hi int64, err error) {
-	lo, hi, err = s.seqBounds(ctx, simulationID, f)
+func (s *Store) windowQuery(f EventFilter, simulationID string, bounds func() (seqRange, error)) (q string, args []any, lo, hi int64, err error) {
+	r, err := bounds()
 	if err != nil {
 		return "", nil, 0, 0, err
 	}
+	lo, hi = r.lo, r.hi
 	// The cursor only moves the start; the windows replace its predicate.
 	if c := f.After; c != nil {
 		if f.Sort == SortTickDesc {
@@ -210,6 +221,9 @@ func (s *Store) windowQuery(ctx context.Context, simulationID string, f EventFil
 	q = s.sql.selectEvents + " WHERE " + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
 	return q, args, lo, hi, nil
 }
+
+// seqRange is a range [lo, hi) of seq.
+type seqRange struct{ lo, hi int64 }
 
 // seqBounds returns the range [lo, hi) of seq that can hold the filter's
 // events: the whole committed stream, narrowed by the tick and day

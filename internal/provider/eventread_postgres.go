@@ -38,6 +38,12 @@ func (s *Store) queryEventsPG(ctx context.Context, simulationID, q string, args 
 		defer rows.Close()
 		fields := rows.FieldDescriptions()
 		if want := len(eventReadColumns()); len(fields) != want {
+			// A query that failed (a cancelled context, say) has no
+			// columns: its error is the one to report.
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 			return fmt.Errorf("event query returned %d columns, want %d", len(fields), want)
 		}
 		r := newEventRow(simulationID)
