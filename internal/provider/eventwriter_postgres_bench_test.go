@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/simcash/simdb/internal/testutil"
@@ -32,24 +31,7 @@ func benchPersistPostgres(b *testing.B, mode Durability) {
 		b.StopTimer()
 		dsn := testutil.PostgresURL(b)
 		b.StartTimer()
-		s, err := Open(ctx, dsn, Options{Durability: mode})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.PersistSimulationStart(ctx, "m", json.RawMessage(`{"ticks_per_day":100}`), StartOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		for tick, evs := range ticks {
-			if _, err := s.PersistTickEvents(ctx, "m", int64(tick), evs); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := s.PersistSimulationComplete(ctx, "m", Metrics{}); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			b.Fatal(err)
-		}
+		persistRun(ctx, b, dsn, Options{Durability: mode}, ticks)
 	}
 	report()
 }

@@ -41,24 +41,31 @@ func BenchmarkPersistTickEvents(b *testing.B) {
 	dir := b.TempDir()
 	report := testutil.PerEvent(b, n)
 	for i := range b.N {
-		s, err := Open(ctx, filepath.Join(dir, fmt.Sprintf("b%d.duckdb", i)), Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.PersistSimulationStart(ctx, "m", json.RawMessage(`{"ticks_per_day":100}`), StartOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		for tick, evs := range ticks {
-			if _, err := s.PersistTickEvents(ctx, "m", int64(tick), evs); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := s.PersistSimulationComplete(ctx, "m", Metrics{}); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
+		persistRun(ctx, b, filepath.Join(dir, fmt.Sprintf("b%d.duckdb", i)), Options{}, ticks)
+	}
+	report()
+}
+
+// persistRun opens path, persists ticks as run "m" tick by tick, completes
+// it and closes the Store: the provider's whole write path, end to end.
+func persistRun(ctx context.Context, b *testing.B, path string, opts Options, ticks [][]json.RawMessage) {
+	b.Helper()
+	s, err := Open(ctx, path, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.PersistSimulationStart(ctx, "m", json.RawMessage(`{"ticks_per_day":100}`), StartOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	for tick, evs := range ticks {
+		if _, err := s.PersistTickEvents(ctx, "m", int64(tick), evs); err != nil {
 			b.Fatal(err)
 		}
 	}
-	report()
+	if err := s.PersistSimulationComplete(ctx, "m", Metrics{}); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
 }
