@@ -44,8 +44,9 @@ demo: build
 ## and gain nothing from -race, which slows each trial eightfold.
 TEST_PKGS = $$($(GO) list $(PKGS) | grep -v /internal/crashtest)
 # Tests that read the medium or large stream (testutil.CorpusFile skips them
-# under -race in test-race); a new one belongs here.
-CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus
+# under -race in test-race), or whose work runs in child processes
+# (testutil.SkipUnderMakeRace); a new one belongs here.
+CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus|TestPostgresWorkerProcesses|TestPostgresKilledWriterResumes
 test: test-race test-corpus test-browser
 
 test-race:

@@ -39,6 +39,17 @@ func CorpusFile(t testing.TB, name string) string {
 	return p
 }
 
+// SkipUnderMakeRace skips t in make test's race step ($SIMDB_RACE_SKIPS_CORPUS=1
+// in a -race build): t's work runs in child processes, which the race
+// detector only slows down (several times over), so make test's corpus step
+// runs it without -race instead (CORPUS_TESTS in the Makefile).
+func SkipUnderMakeRace(t testing.TB) {
+	t.Helper()
+	if RaceEnabled && os.Getenv("SIMDB_RACE_SKIPS_CORPUS") == "1" {
+		t.Skip("its work runs in child processes: make test's corpus step runs this test without -race (CORPUS_TESTS in the Makefile)")
+	}
+}
+
 // OpenGzip returns the decompressed content of a gzip file; the file is
 // closed when the test ends.
 func OpenGzip(t testing.TB, path string) io.Reader {
