@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/simcash/simdb/internal/provider"
 )
 
 // Writer leases: while a Store writes a running simulation, the run's row
@@ -29,10 +27,10 @@ import (
 // well within the lease. RELIABILITY.md, "Writer leases".
 
 // DefaultLease is Options.Lease when it is zero: two minutes.
-const DefaultLease = provider.DefaultLease
+const DefaultLease = 2 * time.Minute
 
 // MinLease is the shortest Options.Lease (one second).
-const MinLease = provider.MinLease
+const MinLease = time.Second
 
 // Lease is who holds a running simulation: the writing Store's random
 // writer id, its host and process id, its last heartbeat and when the
