@@ -6,12 +6,6 @@ import (
 	"github.com/simcash/simdb/internal/provider"
 )
 
-// ErrCopyConflict: CopyRuns found a run at the target already, holding
-// something the source's run does not (another config, status, total or
-// event). Nothing of that run is changed at the target; the message names
-// the run and the first difference.
-var ErrCopyConflict = provider.ErrCopyConflict
-
 // CopyOptions tune CopyRuns. The zero value copies finished runs only.
 type CopyOptions struct {
 	// AllowRunning copies a run still running at the source: the whole
@@ -39,17 +33,17 @@ type CopyOutcome string
 const (
 	// CopyCopied: the run was written to the target (or, when the target
 	// held the first ticks of it still running, completed there).
-	CopyCopied CopyOutcome = CopyOutcome(provider.CopyCopied)
+	CopyCopied CopyOutcome = "copied"
 	// CopySkipped: the target holds the run identical already.
-	CopySkipped CopyOutcome = CopyOutcome(provider.CopySkipped)
+	CopySkipped CopyOutcome = "skipped"
 	// CopyRefused: the run differs at the target (ErrCopyConflict) or is
 	// still running at the source (ErrSimulationRunning); nothing of it
 	// was written.
-	CopyRefused CopyOutcome = CopyOutcome(provider.CopyRefused)
+	CopyRefused CopyOutcome = "refused"
 	// CopyFailed: anything else (not at the source, a read or a write
 	// failed). Whole ticks already written stay, the run running at the
 	// target, and copying again continues it.
-	CopyFailed CopyOutcome = CopyOutcome(provider.CopyFailed)
+	CopyFailed CopyOutcome = "failed"
 )
 
 // CopyResult is what CopyRuns did with one run.

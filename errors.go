@@ -88,6 +88,11 @@ var (
 	ErrSchemaBehind = migrate.ErrSchemaBehind
 	// ErrSchemaAhead: the database was migrated by a newer simdb.
 	ErrSchemaAhead = migrate.ErrSchemaAhead
+	// ErrCopyConflict: CopyRuns found a run at the target already, holding
+	// something the source's run does not (another config, status, total or
+	// event). Nothing of that run is changed at the target; the message names
+	// the run and the first difference.
+	ErrCopyConflict = provider.ErrCopyConflict
 )
 
 // EventError says which event of a call (or which line of a stream) was

@@ -12,14 +12,14 @@ import (
 
 // Page size limits of GetSimulationEvents (SimCash's contract).
 const (
-	DefaultEventLimit = provider.DefaultEventLimit
-	MaxEventLimit     = provider.MaxEventLimit
+	DefaultEventLimit = 100
+	MaxEventLimit     = 1000
 )
 
 // Sort orders for EventFilter.Sort.
 const (
-	SortTickAsc  = provider.SortTickAsc
-	SortTickDesc = provider.SortTickDesc
+	SortTickAsc  = "tick_asc"
+	SortTickDesc = "tick_desc"
 )
 
 // EventFilter selects events of one simulation. Zero fields select

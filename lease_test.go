@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/simcash/simdb"
-	"github.com/simcash/simdb/internal/provider"
 	"github.com/simcash/simdb/internal/testutil"
 )
 
@@ -250,13 +249,5 @@ func TestPostgresStalledWriterKeepsItsRun(t *testing.T) {
 	}
 	if err := stalled.PersistSimulationComplete(ctx, "stalled", simdb.Metrics{TotalArrivals: 1}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// The public lease bounds are the ones the provider applies.
-func TestLeaseBoundsMatchTheProvider(t *testing.T) {
-	if simdb.DefaultLease != provider.DefaultLease || simdb.MinLease != provider.MinLease {
-		t.Fatalf("simdb.DefaultLease %v, MinLease %v; the provider applies %v and %v",
-			simdb.DefaultLease, simdb.MinLease, provider.DefaultLease, provider.MinLease)
 	}
 }

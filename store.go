@@ -100,30 +100,24 @@ const (
 	// 2×FlushEvents events plus the largest tick (RELIABILITY.md). The
 	// stored run ends at its last committed tick (Simulation.LastTick),
 	// where an ingest with Resume picks it up.
-	Buffered Durability = Durability(provider.Buffered)
+	Buffered Durability = iota
 	// Durable commits every PersistTickEvents call before it returns: a
 	// crash loses nothing that was acknowledged. Each call is a transaction
 	// of its own (milliseconds per call, against microseconds per event
 	// when buffered).
-	Durable Durability = Durability(provider.Durable)
+	Durable
 )
 
 // String is "buffered" or "durable".
 func (d Durability) String() string { return provider.Durability(d).String() }
 
-// EventWriter names the DuckDB bulk interface this build stores events
-// through: "arrow" (Arrow record batches; build with -tags duckdb_arrow, as
-// the Makefile does) or "appender" (DuckDB's Appender, any other build).
-// Both store the same rows; BENCHMARKS.md compares their speed.
-const EventWriter = provider.EventWriter
-
 // DefaultTicksPerDay is ticks_per_day for a config that does not state it
 // and a start without StartOptions.TicksPerDay (SimCash's default).
-const DefaultTicksPerDay = provider.DefaultTicksPerDay
+const DefaultTicksPerDay = 100
 
 // MaxSimulationIDLen bounds simulation ids, in bytes: an id is repeated in
 // every event's event_id.
-const MaxSimulationIDLen = provider.MaxSimulationIDLen
+const MaxSimulationIDLen = 256
 
 // Open opens the database dsn names and applies pending migrations unless
 // opts.NoAutoMigrate or opts.ReadOnly is set:
