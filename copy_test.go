@@ -143,6 +143,11 @@ func TestCopyRunsKeepsEveryColumn(t *testing.T) {
 	if err != nil || outcomes(res) != "done=copied/90 broken=copied/15 empty=copied/0" {
 		t.Fatalf("copy: %s, %v", outcomes(res), err)
 	}
+	// A finished copy names no writer: the run's lease ended with it.
+	var leased int
+	if err := simdb.RawDB(mid).QueryRowContext(ctx, `SELECT count(*) FROM simulations WHERE writer_id IS NOT NULL OR lease_expires_at IS NOT NULL`).Scan(&leased); err != nil || leased != 0 {
+		t.Fatalf("%d finished copies still hold a lease (%v)", leased, err)
+	}
 	back := openAt(t, filepath.Join(dir, "back.duckdb"), simdb.Options{})
 	if res, err = simdb.CopyRuns(ctx, mid, back, ids[:3], simdb.CopyOptions{}); err != nil || outcomes(res) != "done=copied/90 broken=copied/15 empty=copied/0" {
 		t.Fatalf("copy back: %s, %v", outcomes(res), err)

@@ -114,14 +114,6 @@ FROM simulations
 WHERE experiment_run_id = $1
 ORDER BY experiment_iteration, started_at, simulation_id;
 
--- The ids of every run still 'running', in id order (RecoverInterrupted on
--- PostgreSQL fails those no live writer claims).
--- name: ListRunningSimulations :many
-SELECT simulation_id
-FROM simulations
-WHERE status = 'running'
-ORDER BY simulation_id;
-
 -- Gives a copied run (simdb copy) the end of its source's record, column
 -- for column: status, completion time, totals, error and the sizes its
 -- events fixed, so the copy holds what the source holds rather than what
@@ -139,5 +131,7 @@ SET status = $2,
     error_message = $9,
     num_days = $10,
     num_agents = $11,
-    total_ticks = $12
+    total_ticks = $12,
+    writer_id = NULL, writer_host = NULL, writer_pid = NULL,
+    heartbeat_at = NULL, lease_expires_at = NULL
 WHERE simulation_id = $1 AND status = 'running';

@@ -89,7 +89,9 @@ SET status = $2,
     error_message = $9,
     num_days = $10,
     num_agents = $11,
-    total_ticks = $12
+    total_ticks = $12,
+    writer_id = NULL, writer_host = NULL, writer_pid = NULL,
+    heartbeat_at = NULL, lease_expires_at = NULL
 WHERE simulation_id = $1 AND status = 'running'
 `
 
@@ -349,38 +351,6 @@ func (q *Queries) ListExperimentSimulations(ctx context.Context, db DBTX, experi
 			return nil, err
 		}
 		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listRunningSimulations = `-- name: ListRunningSimulations :many
-SELECT simulation_id
-FROM simulations
-WHERE status = 'running'
-ORDER BY simulation_id
-`
-
-// The ids of every run still 'running', in id order (RecoverInterrupted on
-// PostgreSQL fails those no live writer claims).
-func (q *Queries) ListRunningSimulations(ctx context.Context, db DBTX) ([]string, error) {
-	rows, err := db.QueryContext(ctx, listRunningSimulations)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var simulation_id string
-		if err := rows.Scan(&simulation_id); err != nil {
-			return nil, err
-		}
-		items = append(items, simulation_id)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err

@@ -32,8 +32,8 @@ const (
 
 // BenchmarkServeLoad: concurrent clients page a run through the events
 // endpoint for a fixed time, each from a random tick forward with the
-// cursor (every fourth one filtered by an agent, every eighth by an event
-// type), 100 events a page. It reports the latency percentiles per page,
+// cursor (one in eight filtered by an agent, another one in eight by an
+// event type), 100 events a page. It reports the latency percentiles per page,
 // the errors (any non-200 or transport error fails it), and the server
 // process's Go heap and resident size sampled each second: the first and
 // last five seconds' averages show whether memory stays flat. The server
