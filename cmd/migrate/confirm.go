@@ -98,6 +98,10 @@ func holdings(ctx context.Context, db *sql.DB) (string, error) {
 	return fmt.Sprintf("%d run(s), %d event(s)", runs, events), nil
 }
 
+// confirmWord is what a terminal user types to confirm a data-dropping
+// command: the database file's name, or a PostgreSQL database's name.
+type confirmWord struct{ what, word string }
+
 // refusal is a data-dropping command that was not confirmed: a usage
 // error (exit status 2), with nothing changed.
 type refusal struct{ msg string }
@@ -108,7 +112,7 @@ func (r refusal) Error() string { return r.msg }
 // nil when the caller may go on: yes was given, or a terminal user typed
 // the database file's name. Otherwise a refusal (nothing has been changed),
 // or the error that kept it from asking.
-func confirmLoss(ctx context.Context, db *sql.DB, path, cmd string, lossy []lossyDown, yes bool, term terminal, stderr io.Writer) error {
+func confirmLoss(ctx context.Context, db *sql.DB, path string, word confirmWord, cmd string, lossy []lossyDown, yes bool, term terminal, stderr io.Writer) error {
 	if len(lossy) == 0 || yes {
 		return nil
 	}
@@ -124,10 +128,9 @@ func confirmLoss(ctx context.Context, db *sql.DB, path, cmd string, lossy []loss
 	if !term.interactive {
 		return refusal{what + ".\nNothing was changed; run it again with --yes to proceed."}
 	}
-	name := filepath.Base(path)
-	fmt.Fprintf(stderr, "%s.\nType the database file's name (%s) to proceed: ", what, name)
+	fmt.Fprintf(stderr, "%s.\nType %s (%s) to proceed: ", what, word.what, word.word)
 	line, err := bufio.NewReader(term.in).ReadString('\n')
-	if strings.TrimSpace(line) == name {
+	if strings.TrimSpace(line) == word.word {
 		return nil
 	}
 	if err != nil && err != io.EOF {

@@ -9,20 +9,25 @@
 // -db defaults to $SIMDB_DB, else simdb.duckdb. A command that would roll
 // back a migration whose Down drops stored data (00001: every run; 00002:
 // the runs' experiment context) — reset, and down, down-to or redo reaching
-// one — needs --yes, or the database file's name typed on a terminal;
-// without it, it exits 2 saying what would be dropped, and changes nothing.
+// one — needs --yes, or the database's name typed on a terminal (a file's
+// name, or a PostgreSQL database's); without it, it exits 2 saying what
+// would be dropped, and changes nothing. The rule is the same on both
+// backends.
 // Exit status 0 on success, 1 on failure (a locked file names the process
 // holding it), 2 on a usage error or an unconfirmed drop.
 package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"text/tabwriter"
@@ -117,7 +122,7 @@ func run(ctx context.Context, args []string, term terminal, stdout, stderr io.Wr
 	}
 
 	if pgdb.IsDSN(*path) {
-		return runPostgres(ctx, *path, cmd, version, stdout, stderr)
+		return runPostgres(ctx, *path, cmd, version, *yes, term, stdout, stderr)
 	}
 	readOnly := cmd == "status" || cmd == "version"
 	target := *path
@@ -151,27 +156,37 @@ func run(ctx context.Context, args []string, term terminal, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "migrate: %v\n", err)
 		return 1
 	}
-	lossy, err := lossyDowns(ctx, m, db.Migrations(), cmd, version)
+	word := confirmWord{what: "the database file's name", word: filepath.Base(*path)}
+	return confirmAndExecute(ctx, sqldb, m, db.Migrations(), *path, word, cmd, version, *yes, term, stdout, stderr)
+}
+
+// confirmAndExecute runs cmd once a command that drops stored data has
+// been confirmed (--yes, or word typed on a terminal): the same rule on
+// both backends. name is the database as messages show it.
+func confirmAndExecute(ctx context.Context, sqldb *sql.DB, m *migrate.Migrator, migrations fs.FS, name string, word confirmWord, cmd string, version int64, yes bool, term terminal, stdout, stderr io.Writer) int {
+	lossy, err := lossyDowns(ctx, m, migrations, cmd, version)
 	if err == nil {
-		err = confirmLoss(ctx, sqldb, *path, cmd, lossy, *yes, term, stderr)
+		err = confirmLoss(ctx, sqldb, name, word, cmd, lossy, yes, term, stderr)
 	}
 	if r := (refusal{}); errors.As(err, &r) {
 		fmt.Fprintln(stderr, r.msg)
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, *path, err)
+		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, name, err)
 		return 1
 	}
 	if err := execute(ctx, m, cmd, version, stdout); err != nil {
-		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, *path, err)
+		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, name, err)
 		return 1
 	}
 	return 0
 }
 
-// runPostgres runs cmd on the PostgreSQL database dsn names.
-func runPostgres(ctx context.Context, dsn, cmd string, version int64, stdout, stderr io.Writer) int {
+// runPostgres runs cmd on the PostgreSQL database dsn names; a command
+// that drops stored data asks as on a file, the database's name being the
+// word to type.
+func runPostgres(ctx context.Context, dsn, cmd string, version int64, yes bool, term terminal, stdout, stderr io.Writer) int {
 	name := pgdb.Redact(dsn)
 	sqldb, err := pgdb.Open(ctx, dsn, pgdb.Options{})
 	if err != nil {
@@ -184,11 +199,8 @@ func runPostgres(ctx context.Context, dsn, cmd string, version int64, stdout, st
 		fmt.Fprintf(stderr, "migrate: %v\n", err)
 		return 1
 	}
-	if err := execute(ctx, m, cmd, version, stdout); err != nil {
-		fmt.Fprintf(stderr, "migrate %s %s: %v\n", cmd, name, err)
-		return 1
-	}
-	return 0
+	word := confirmWord{what: "the database's name", word: pgdb.DatabaseName(dsn)}
+	return confirmAndExecute(ctx, sqldb, m, db.PostgresMigrations(), name, word, cmd, version, yes, term, stdout, stderr)
 }
 
 func execute(ctx context.Context, m *migrate.Migrator, cmd string, version int64, out io.Writer) error {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/db"
 	"github.com/simcash/simdb/internal/testutil"
 )
 
@@ -27,7 +28,15 @@ func TestPostgresUpResetUp(t *testing.T) {
 	if r := mustMigrate(t, "-db", dsn, "version"); !strings.Contains(r.stdout, "version 5") {
 		t.Fatalf("after up: %s", r)
 	}
-	mustMigrate(t, "-db", dsn, "reset")
+	// Rolling back what drops stored data needs --yes here as on a file:
+	// without it nothing changes and the message says what would go.
+	if r := migrateCmd(t, "-db", dsn, "reset"); r.code != 2 || !strings.Contains(r.stderr, "drops every run") || !strings.Contains(r.stderr, "--yes") {
+		t.Fatalf("reset without --yes: %s", r)
+	}
+	if r := mustMigrate(t, "-db", dsn, "version"); !strings.Contains(r.stdout, "version 5") {
+		t.Fatalf("after a refused reset: %s", r)
+	}
+	mustMigrate(t, "-db", dsn, "reset", "--yes")
 	if r := mustMigrate(t, "-db", dsn, "version"); !strings.HasPrefix(r.stdout, "version 0") {
 		t.Fatalf("after reset: %s", r)
 	}
@@ -89,5 +98,23 @@ func TestPostgresConnectionErrors(t *testing.T) {
 	_, err = simdb.Open(context.Background(), closed.String(), simdb.Options{})
 	if !errors.Is(err, simdb.ErrUnreachable) {
 		t.Fatalf("Open of a closed port: %v, want ErrUnreachable", err)
+	}
+}
+
+// Both dialects declare the same data-dropping Downs, so migrate asks for
+// the same confirmations on a file and on PostgreSQL.
+func TestDownDropsMarkersMatchAcrossDialects(t *testing.T) {
+	for _, name := range migrations(t) {
+		duck, err := downDrops(db.Migrations(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, err := downDrops(db.PostgresMigrations(), name)
+		if err != nil {
+			t.Fatalf("%s on PostgreSQL: %v", name, err)
+		}
+		if duck != pg {
+			t.Errorf("%s: DuckDB's Down drops %q, PostgreSQL's %q", name, duck, pg)
+		}
 	}
 }

@@ -85,6 +85,7 @@ CREATE TABLE agent_state_registers (
 );
 
 -- +goose Down
+-- simdb:down-drops every run with its events and registers
 DROP TABLE agent_state_registers;
 DROP TABLE simulation_events;
 DROP TABLE simulations;
