@@ -35,28 +35,40 @@ demo: build
 	./$(BIN)/simdb --db $(DB) demo
 
 ## test: the whole suite against real DuckDB files and a PostgreSQL server
-## (a throwaway one unless SIMDB_TEST_POSTGRES names one): every package with
-## the race detector, then the tests that read the medium and large SimCash
-## streams without it (they decode a million events on one goroutine, where
-## -race finds nothing and costs several times the time). Set SIMDB_CORPUS
-## to ../shared/data/simcash-events for the real-stream tests.
-## The SIGKILL trials are their own target (test-crash): they take minutes
-## and gain nothing from -race, which slows each trial eightfold.
-TEST_PKGS = $$($(GO) list $(PKGS) | grep -v /internal/crashtest)
+## (one throwaway server for all of it unless SIMDB_TEST_POSTGRES names
+## one), in three steps run side by side: test-race, test-corpus and
+## test-browser. Set SIMDB_CORPUS to ../shared/data/simcash-events for the
+## real-stream tests. The SIGKILL trials are their own target (test-crash):
+## they take minutes and gain nothing from -race, which slows each trial
+## eightfold.
+test:
+	@$(PGTEST) $(MAKE) --no-print-directory -j3 test-race test-corpus test-browser
+
+## test-race: every package with the race detector, except what test-corpus
+## runs without it: the tests on the medium and large streams and those
+## whose work runs in child processes or on one goroutine over a big input
+## (CORPUS_TESTS), and the packages in NORACE_PKGS.
+TEST_PKGS = $$($(GO) list $(PKGS) | grep -v -e /internal/crashtest $(NORACE_PKGS:./%=-e /%$$))
+# Packages without a goroutine or shared state of their own (simgen is a
+# pure function of its options): -race finds nothing there and costs
+# several times the time, so test-corpus runs all their tests. A package
+# that starts goroutines does not belong here.
+NORACE_PKGS = ./internal/simgen
 # Tests that read the medium or large stream (testutil.CorpusFile skips them
-# under -race in test-race), or whose work runs in child processes
-# (testutil.SkipUnderMakeRace); a new one belongs here.
+# under -race in test-race), or whose work runs in child processes or on one
+# goroutine over a big input (testutil.SkipUnderMakeRace); a new one belongs
+# here.
 CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus|TestPostgresWorkerProcesses|TestPostgresKilledWriterResumes
-test: test-race test-corpus test-browser
 
 test-race:
 	SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST) $(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
 
-# The same tests on the other backends run as subtests of TestBackends and
-# TestCLIBackends.
+## test-corpus: CORPUS_TESTS and NORACE_PKGS without -race. The same tests
+## on the other backends run as subtests of TestBackends and TestCLIBackends.
 test-corpus:
 	$(PGTEST) sh -c "$(GO) test $(GOTAGS) -count=1 -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/ && \
-	  $(GO) test $(GOTAGS) -count=1 -run '^(TestBackends|TestCLIBackends)$$/.*/^($(subst Test,,$(CORPUS_TESTS)))$$' . ./internal/cli/"
+	  $(GO) test $(GOTAGS) -count=1 -run '^(TestBackends|TestCLIBackends)$$/.*/^($(subst Test,,$(CORPUS_TESTS)))$$' . ./internal/cli/ && \
+	  $(GO) test $(GOTAGS) -count=1 $(NORACE_PKGS)"
 
 ## test-browser: simdb serve's web page in headless Chromium (e2e/, a module
 ## of its own so that importers of simdb get no browser driver). Skips with a
