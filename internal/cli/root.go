@@ -120,10 +120,11 @@ func newRoot(e *env) *cobra.Command {
 file: ingest event streams, query the timeline, compare runs, export them.
 
 The database file is --db, else $SIMDB_DB, else simdb.duckdb. Read-only
-commands (events, show, list, export, diff) open it read-only, so several of
-them can run at once, but none while a writer (ingest, recover, demo) holds
-the file. A postgres:// or postgresql:// URL in --db names a PostgreSQL
-database instead, which any number of commands and processes use at once.`,
+commands (events, show, list, export, diff, serve; copy's source) open it
+read-only, so several of them can run at once, but none while a writer
+(ingest, recover, rm, demo; copy's target) holds the file. A postgres://
+or postgresql:// URL in --db names a PostgreSQL database instead, which any
+number of commands and processes use at once.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -132,7 +133,7 @@ database instead, which any number of commands and processes use at once.`,
 	if def == "" {
 		def = defaultDBFile
 	}
-	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file or postgres:// URL (default $SIMDB_DB, else simdb.duckdb)")
+	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file or postgres:// URL ($SIMDB_DB sets the default)")
 	root.PersistentFlags().StringVar(&e.memoryLimit, "memory-limit", "256MB", `DuckDB's memory limit ("" for DuckDB's default, 80% of RAM); ingest and events --all use `+ingestMemoryLimit+` unless this is given`)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {

@@ -71,8 +71,7 @@ func (duckdbQuerier) TableExists(table string) string {
 
 // Migrator runs migrations from one fs.FS against one database.
 type Migrator struct {
-	db *sql.DB
-	p  *goose.Provider
+	p *goose.Provider
 	// tableExists asks the catalog whether the version table exists.
 	tableExists func(context.Context) (bool, error)
 }
@@ -97,7 +96,7 @@ func New(db *sql.DB, migrations fs.FS) (*Migrator, error) {
 		err := db.QueryRowContext(ctx, duckdbQuerier{}.TableExists(VersionTable)).Scan(&ok)
 		return ok, err
 	}
-	return &Migrator{db: db, p: p, tableExists: exists}, nil
+	return &Migrator{p: p, tableExists: exists}, nil
 }
 
 // NewPostgres returns a Migrator for PostgreSQL migrations on db, through
@@ -119,7 +118,7 @@ func NewPostgres(db *sql.DB, migrations fs.FS) (*Migrator, error) {
 		err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, VersionTable).Scan(&ok)
 		return ok, err
 	}
-	return &Migrator{db: db, p: p, tableExists: exists}, nil
+	return &Migrator{p: p, tableExists: exists}, nil
 }
 
 // Result is what one migration did.
