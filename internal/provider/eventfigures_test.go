@@ -123,10 +123,24 @@ func TestReadOnlyStoreKeepsFilterFigures(t *testing.T) {
 	if kept == nil {
 		t.Fatal("a read-only DuckDB Store keeps no filter figures")
 	}
+	stream := func(f EventFilter) []StoredEvent {
+		var out []StoredEvent
+		for e, err := range s.StreamEvents(ctx, "run", f) {
+			if err != nil {
+				t.Fatalf("%+v: %v", f, err)
+			}
+			out = append(out, e)
+		}
+		return out
+	}
 	for _, f := range figureFilters() {
 		s.figures = nil
 		want := readPages(t, s, "run", f)
+		wantStream := stream(f)
 		s.figures = kept
+		if got := stream(f); !reflect.DeepEqual(got, wantStream) {
+			t.Fatalf("%+v: the stream of a read-only Store differs: %d events, want %d", f, len(got), len(wantStream))
+		}
 		for round := range 2 { // reading the figures, then kept
 			got := readPages(t, s, "run", f)
 			if !reflect.DeepEqual(got, want) {

@@ -258,6 +258,14 @@ func (s *Store) windowQuery(f EventFilter, simulationID string, bounds func() (s
 			lo = min(hi, lo+int64(f.Offset))
 		}
 	}
+	if f.seqContiguous() && s.figures != nil {
+		// [lo, hi) is exactly the seq of the tick and day conditions, and
+		// on a file no one can write it stays so: as predicates too they
+		// would only cost DuckDB a column more to scan. (Where a run can be
+		// deleted and ingested again between the two queries, they keep
+		// the page within the filter.)
+		f = EventFilter{Sort: f.Sort}
+	}
 	where, args := f.where(s.be, simulationID)
 	args = append(args, int64(0), int64(0))
 	q = s.sql.selectEvents + " WHERE " + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
