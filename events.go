@@ -173,6 +173,13 @@ func filterFromInternal(p provider.EventFilter) EventFilter {
 // transaction or event types it sorts every match, while paging with the
 // cursor (Next → After) stays cheap at any depth.
 //
+// A Store opened ReadOnly on a DuckDB file keeps each filter's total and
+// the range of the run it spans (at most 8,192 filters, least recently
+// used dropped), so pages after the first skip the counting: DuckDB's
+// file lock lets no process write the file while the Store has it open,
+// so they stay true. A read-write Store, and any Store on PostgreSQL
+// (other processes write there), reads them again for every page.
+//
 // Errors: ErrSimulationNotFound, ErrInvalidFilter (TickMin > TickMax, an
 // unknown sort, a filter string that is not UTF-8, an event type with a
 // comma), ErrClosed.

@@ -40,7 +40,9 @@ type Store struct {
 type Options struct {
 	// ReadOnly opens the database read-only: no migrations, and every
 	// write fails. Several read-only processes can share a DuckDB file,
-	// but not with a writer.
+	// but not with a writer; since the file cannot change while it is
+	// open, a read-only Store on DuckDB keeps each event filter's total
+	// for its later pages (GetSimulationEvents).
 	ReadOnly bool
 	// NoAutoMigrate leaves the schema alone; Open then fails with
 	// ErrSchemaBehind when migrations are pending.

@@ -32,7 +32,9 @@ type EventPage struct {
 // that is not UTF-8 or an event type with a comma. A deep Offset costs what
 // the first page costs when the filter has only tick and day conditions;
 // with an agent, transaction or type it sorts every match, while paging
-// with the cursor (Next → After) stays cheap at any depth.
+// with the cursor (Next → After) stays cheap at any depth. A Store opened
+// ReadOnly on a DuckDB file keeps each filter's total and seq range
+// (eventfigures.go); other Stores read them for every page.
 func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, filter EventFilter) (EventPage, error) {
 	f, err := filter.normalize()
 	if err != nil {
@@ -46,22 +48,45 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 	// DuckDB to spread over the cores: run side by side on two
 	// connections, a page costs the longer of the two, not their sum.
 	var total int64
+	var bounds func() (seqRange, error)
 	counted := make(chan error, 1)
 	countCtx, cancelCount := context.WithCancel(ctx)
 	defer cancelCount()
-	// The filter's seq range, read once for the count and the page.
-	bounds := sync.OnceValues(func() (seqRange, error) {
-		lo, hi, err := s.seqBounds(ctx, simulationID, f)
-		return seqRange{lo, hi}, err
-	})
-	go func() {
-		var err error
-		total, err = s.countEvents(countCtx, simulationID, f, bounds)
-		counted <- err
-	}()
-	if (f.Offset == 0 && !f.narrowed()) || f.seqContiguous() {
-		page.Events, err = s.pageByWindows(ctx, simulationID, f, bounds, page.Events)
+	if s.figures != nil {
+		// Kept figures (eventfigures.go): read once per filter.
+		fig, err := s.figures.get(ctx, newFiguresKey(simulationID, f), func(ctx context.Context) (filterFigures, error) {
+			return s.readFigures(ctx, simulationID, f)
+		})
+		if err != nil {
+			return EventPage{}, fmt.Errorf("count events of %q: %w", simulationID, err)
+		}
+		total = fig.total
+		bounds = func() (seqRange, error) { return fig.seqRange, nil }
+		counted <- nil
 	} else {
+		// The filter's seq range, read once for the count and the page.
+		bounds = sync.OnceValues(func() (seqRange, error) {
+			lo, hi, err := s.seqBounds(ctx, simulationID, f)
+			return seqRange{lo, hi}, err
+		})
+		go func() {
+			var err error
+			total, err = s.countEvents(countCtx, simulationID, f, bounds)
+			counted <- err
+		}()
+	}
+	switch {
+	case s.figures != nil && total == 0:
+		// Kept figures say nothing matches: no query to run.
+	case s.figures != nil && f.Offset == 0:
+		// With the total and range known, the first window is sized to
+		// the filter's density, which makes windows pay for narrowed
+		// filters too (a tick_min with an agent: a top-N sort of the rest
+		// of the run otherwise).
+		page.Events, err = s.pageByWindows(ctx, simulationID, f, bounds, total, page.Events)
+	case (f.Offset == 0 && !f.narrowed()) || f.seqContiguous():
+		page.Events, err = s.pageByWindows(ctx, simulationID, f, bounds, -1, page.Events)
+	default:
 		where, args := f.where(s.be, simulationID)
 		q := s.sql.selectEvents + " WHERE " + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
 		page.Events, err = s.queryEvents(ctx, simulationID, q, args, page.Events)
@@ -137,8 +162,10 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 // ticks only grow from one PersistTickEvents call to the next — so a window
 // is a range predicate DuckDB answers from a few row groups (zone maps),
 // and a filter that matches often is answered from the first window
-// instead of a top-N sort over every match in the run.
-func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, bounds func() (seqRange, error), dst []StoredEvent) ([]StoredEvent, error) {
+// instead of a top-N sort over every match in the run. total, when known
+// (>= 0), is how many events of the range match: the first window is then
+// sized to hold a page at that density.
+func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, bounds func() (seqRange, error), total int64, dst []StoredEvent) ([]StoredEvent, error) {
 	q, args, lo, hi, err := s.windowQuery(f, simulationID, bounds)
 	if err != nil {
 		return dst, err
@@ -151,8 +178,11 @@ func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventF
 	}
 	want := len(dst) + f.Limit
 	first := int64(pageWindow)
-	if f.seqContiguous() {
+	switch r, _ := bounds(); {
+	case f.seqContiguous():
 		first = int64(f.Limit) // every seq matches: the page is one window
+	case total > 0:
+		first = densityWindow(f.Limit, total, r.hi-r.lo)
 	}
 	for window := first; lo < hi && len(dst) < want; window = min(2*window, maxPageWindow) {
 		var from, to int64
@@ -169,9 +199,21 @@ func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventF
 	return dst, nil
 }
 
-// First and largest seq windows of pageByWindows.
+// densityWindow is the first window of a page of limit events when total
+// of the span seq values match, spread evenly: a quarter more than a page
+// needs at that density (matches cluster), at least minPageWindow — below
+// that a query's fixed cost outweighs the rows it skips — and at most
+// maxPageWindow.
+func densityWindow(limit int, total, span int64) int64 {
+	w := int64(limit) * span / total
+	return min(max(w+w/4, minPageWindow), maxPageWindow)
+}
+
+// First (smallest with a known density) and largest seq windows of
+// pageByWindows.
 const (
 	pageWindow    = 1 << 16
+	minPageWindow = 1 << 11
 	maxPageWindow = 1 << 22
 )
 
@@ -215,6 +257,14 @@ func (s *Store) windowQuery(f EventFilter, simulationID string, bounds func() (s
 		} else {
 			lo = min(hi, lo+int64(f.Offset))
 		}
+	}
+	if f.seqContiguous() && s.figures != nil {
+		// [lo, hi) is exactly the seq of the tick and day conditions, and
+		// on a file no one can write it stays so: as predicates too they
+		// would only cost DuckDB a column more to scan. (Where a run can be
+		// deleted and ingested again between the two queries, they keep
+		// the page within the filter.)
+		f = EventFilter{Sort: f.Sort}
 	}
 	where, args := f.where(s.be, simulationID)
 	args = append(args, int64(0), int64(0))

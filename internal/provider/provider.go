@@ -244,7 +244,9 @@ func (d Durability) String() string {
 // open, buffered writes with the default group size and interval.
 type Options struct {
 	// ReadOnly opens the file read-only (no migrations, no writes); several
-	// read-only processes can share a file, but not with a writer.
+	// read-only processes can share a file, but not with a writer. On
+	// DuckDB, where no process can then change the file, the Store keeps
+	// each event filter's total and seq range (eventfigures.go).
 	ReadOnly bool
 	// NoAutoMigrate leaves the schema alone; Open then fails with
 	// migrate.ErrSchemaBehind when migrations are pending.

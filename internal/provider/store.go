@@ -62,6 +62,11 @@ type Store struct {
 	// lease is the Store's writer identity, its leases and their
 	// heartbeat (lease.go).
 	lease *leaser
+
+	// figures keeps the event filters' totals and seq ranges on a Store
+	// whose database no process can change while it is open (a DuckDB file
+	// opened ReadOnly); nil elsewhere (eventfigures.go).
+	figures *figuresCache
 }
 
 // Open opens the database path names — a PostgreSQL database when path is
@@ -114,6 +119,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		lease:       lease,
 	}
 	s.dbh.Store(sqldb)
+	if opts.ReadOnly && be.embedded() {
+		s.figures = newFiguresCache(maxCachedFigures)
+	}
 	if !opts.ReadOnly {
 		s.startHeartbeat()
 	}
