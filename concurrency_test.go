@@ -152,12 +152,12 @@ func TestConcurrentSimulations(t *testing.T) {
 
 // --- Readers during ingest ---
 
-// wholeTickStream is a run with known, uneven tick sizes: ticks 0..599
+// wholeTickStream is a run with known, uneven tick sizes: ticks 0..199
 // except multiples of 7 (so a reader cannot guess a missing tick), 1 to 97
 // events each, and every 50th tick 900 events (more than a buffered group).
 func wholeTickStream() (ticks []int64, count map[int64]int64) {
 	count = map[int64]int64{}
-	for tick := int64(0); tick < 600; tick++ {
+	for tick := int64(0); tick < 200; tick++ {
 		if tick%7 == 0 {
 			continue
 		}
