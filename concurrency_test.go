@@ -14,9 +14,13 @@ import (
 
 // --- Many simulations through one Store ---
 
+// The sizes are what still makes -race find an unguarded write (see the
+// test's comment): every writer overlaps the others and, in buffered mode,
+// the background commits. More ticks repeat the same interleavings at
+// several times the cost under -race.
 const (
-	concurrentSims  = 16
-	concurrentTicks = 60
+	concurrentSims  = 8
+	concurrentTicks = 20
 )
 
 // registerTicks: every registerTicks-th tick sets a register (each set is
@@ -49,18 +53,22 @@ func concurrentTick(sim, tick int) []json.RawMessage {
 	return raws(lines...)
 }
 
-// TestConcurrentSimulations persists 16 simulations at once through one
-// Store, one goroutine each (start, 60 ticks, complete), in both durability
+// TestConcurrentSimulations persists 8 simulations at once through one
+// Store, one goroutine each (start, 20 ticks, complete), in both durability
 // modes: no call fails, and every simulation is stored whole (its exact
 // event count per tick, seq gap-free, one register row per register tick
-// holding that tick's last value, status completed).
+// holding that tick's last value, status completed). Under -race it is the
+// package's check that the Store's locks guard what they claim to: with
+// the lock of the Store's simulation map, of its write transactions or of
+// a simulation's buffer removed, this test fails.
 func TestConcurrentSimulations(t *testing.T) {
 	t.Parallel()
 	for name, opts := range map[string]simdb.Options{
 		"durable": {Durability: simdb.Durable},
-		// Small groups and a short interval: background commits of many
-		// simulations overlap each other and the callers.
-		"buffered": {FlushEvents: 1000, FlushInterval: 20 * time.Millisecond},
+		// Small groups (three or four per simulation) and a short
+		// interval: background commits of many simulations overlap each
+		// other and the callers.
+		"buffered": {FlushEvents: 300, FlushInterval: 20 * time.Millisecond},
 	} {
 		t.Run(name, func(t *testing.T) {
 			b := setup(t, opts)
@@ -144,12 +152,12 @@ func TestConcurrentSimulations(t *testing.T) {
 
 // --- Readers during ingest ---
 
-// wholeTickStream is a run with known, uneven tick sizes: ticks 0..599
+// wholeTickStream is a run with known, uneven tick sizes: ticks 0..199
 // except multiples of 7 (so a reader cannot guess a missing tick), 1 to 97
 // events each, and every 50th tick 900 events (more than a buffered group).
 func wholeTickStream() (ticks []int64, count map[int64]int64) {
 	count = map[int64]int64{}
-	for tick := int64(0); tick < 600; tick++ {
+	for tick := int64(0); tick < 200; tick++ {
 		if tick%7 == 0 {
 			continue
 		}

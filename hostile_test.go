@@ -1,9 +1,12 @@
 package simdb_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -53,6 +56,7 @@ func TestHostileInputs(t *testing.T) {
 	if len(cases) < 30 {
 		t.Fatalf("only %d cases", len(cases))
 	}
+	template := hostileTemplate(t)
 	seen := map[string]bool{}
 	for _, c := range cases {
 		if seen[c.name] {
@@ -65,7 +69,7 @@ func TestHostileInputs(t *testing.T) {
 			if c.durability != nil {
 				d = *c.durability
 			}
-			b := hostileSetup(t, d)
+			b := hostileSetup(t, template, d)
 			if c.prepare != nil {
 				c.prepare(t, b)
 			}
@@ -114,10 +118,50 @@ func TestHostileInputs(t *testing.T) {
 	}
 }
 
-// hostileSetup opens a store with hostileSim running and tick 0 committed.
-func hostileSetup(t *testing.T, d simdb.Durability) *testBundle {
+// hostileTemplate returns the path of an empty database with the schema
+// in place, in t's folder. Each case's database starts as a copy of it:
+// creating a file and running the migrations is a fifth of a case's work
+// under -race, and no case is about them (a new file is migrated by every
+// other test's setup, and TestOpen* test it).
+func hostileTemplate(t *testing.T) string {
 	t.Helper()
-	b := setup(t, simdb.Options{Durability: d})
+	path := filepath.Join(t.TempDir(), "template.duckdb")
+	store, err := simdb.Open(context.Background(), path, simdb.Options{})
+	if err != nil {
+		t.Fatalf("open template: %v", err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatalf("close template: %v", err)
+	}
+	if _, err := os.Stat(path + ".wal"); err == nil {
+		t.Fatal("the template's write-ahead log outlived Close: a copy of the file alone would miss it")
+	}
+	return path
+}
+
+// hostileSetup opens a store on a copy of template with hostileSim running
+// and tick 0 committed.
+func hostileSetup(t *testing.T, template string, d simdb.Durability) *testBundle {
+	t.Helper()
+	data, err := os.ReadFile(template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "test.duckdb")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store, err := simdb.Open(ctx, path, simdb.Options{Durability: d})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	b := &testBundle{ctx: ctx, path: path, store: store}
 	b.start(t, hostileSim)
 	if n, err := b.store.PersistTickEvents(b.ctx, hostileSim, 0, raws(arrival(0, "tx-0"), registerSet(0, "BANK_A", "stress", 1.5))); err != nil || n != 2 {
 		t.Fatalf("baseline tick: n=%d err=%v", n, err)

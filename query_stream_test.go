@@ -106,13 +106,14 @@ func TestQueryStreamBusyTicks(t *testing.T) {
 }
 
 // TestQueryStreamHugeTick crosses StreamEvents' internal read size inside
-// one tick: 45,000 events in tick 2.
+// one tick: 22,500 events in tick 2, four and a half of the provider's
+// 5,000-seq windows (more than the three it reads ahead).
 func TestQueryStreamHugeTick(t *testing.T) {
 	t.Parallel()
 	b := setup(t, simdb.Options{})
 	b.start(t, "huge")
 	var lines []string
-	for tick, n := range []int{3, 1, 45_000, 2} {
+	for tick, n := range []int{3, 1, 22_500, 2} {
 		for i := 0; i < n; i++ {
 			lines = append(lines, arrival(tick, fmt.Sprintf("h-%d-%d", tick, i)))
 		}
@@ -134,28 +135,32 @@ func TestQueryStreamHugeTick(t *testing.T) {
 		t.Fatalf("desc (%d events) is not the exact reverse of asc", len(desc))
 	}
 	one := streamAll(t, b.store, "huge", simdb.EventFilter{Tick: simdb.Int64(2), Sort: simdb.SortTickDesc})
-	if len(one) != 45_000 || one[0].Seq != 45_003 || one[len(one)-1].Seq != 4 {
+	if len(one) != 22_500 || one[0].Seq != 22_503 || one[len(one)-1].Seq != 4 {
 		t.Fatalf("tick 2 desc: %d events", len(one))
 	}
 	// A cursor handed to the stream continues from there.
-	from := streamAll(t, b.store, "huge", simdb.EventFilter{After: &simdb.Cursor{Tick: 2, Seq: 20_000}})
-	if len(from) != len(lines)-20_001 || from[0].Seq != 20_001 {
-		t.Fatalf("stream after seq 20000: %d events, first %+v", len(from), from[0])
+	from := streamAll(t, b.store, "huge", simdb.EventFilter{After: &simdb.Cursor{Tick: 2, Seq: 10_000}})
+	if len(from) != len(lines)-10_001 || from[0].Seq != 10_001 {
+		t.Fatalf("stream after seq 10000: %d events, first %+v", len(from), from[0])
 	}
 }
 
+// TestQueryStreamCancellation cancels a stream of 20,000 events at its
+// start, inside and at the edge of the provider's 5,000-seq windows and at
+// its last event: four windows, one more than it reads ahead, so an early
+// cancel also meets the reader waiting for a free slot.
 func TestQueryStreamCancellation(t *testing.T) {
 	b := setup(t, simdb.Options{})
 	b.start(t, "c")
 	var lines []string
-	for tick := 0; tick < 3; tick++ {
-		for i := 0; i < 10_000; i++ {
+	for tick := 0; tick < 4; tick++ {
+		for i := 0; i < 5_000; i++ {
 			lines = append(lines, arrival(tick, fmt.Sprintf("c-%d-%d", tick, i)))
 		}
 	}
 	persistByTick(t, b, "c", toBytes(lines))
 
-	for _, cancelAt := range []int{1, 100, 19_999, 20_000, 29_999} {
+	for _, cancelAt := range []int{1, 100, 9_999, 10_000, 19_999} {
 		t.Run(fmt.Sprint(cancelAt), func(t *testing.T) {
 			ctx, cancel := context.WithCancel(b.ctx)
 			defer cancel()
@@ -219,11 +224,11 @@ func TestQueryStreamCancellation(t *testing.T) {
 				t.Fatalf("event %d has seq %d", n, ev.Seq)
 			}
 			n++
-			if n == 25_000 {
+			if n == 15_000 {
 				break
 			}
 		}
-		if n != 25_000 {
+		if n != 15_000 {
 			t.Fatalf("%d events", n)
 		}
 	})
