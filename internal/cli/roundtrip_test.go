@@ -21,7 +21,8 @@ import (
 
 // TestRoundTripGenerated: ingest then export --format jsonl gives back the
 // input byte for byte, for generated streams of several shapes, plain and
-// gzip.
+// gzip. Whether the file is compressed is orthogonal to the shape, so the
+// shapes take the two in turn (every corpus test ingests gzip files too).
 func TestRoundTripGenerated(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -36,18 +37,19 @@ func TestRoundTripGenerated(t *testing.T) {
 		t.Run(fmt.Sprintf("gen-%d", i), func(t *testing.T) {
 			stream, config := genStream(t, dir, fmt.Sprintf("rt%d", i), g)
 			plain := readFile(t, stream)
-			gz := writeFile(t, filepath.Join(dir, fmt.Sprintf("rt%d-gz.jsonl.gz", i)), gzipBytes(t, plain))
-			for _, in := range []string{stream, gz} {
-				sim := baseID(in)
-				mustCLI(t, "--db", db, "ingest", "--config", config, in)
-				out := filepath.Join(dir, sim+".out.jsonl")
-				r := mustCLI(t, "--db", db, "export", sim, "--format", "jsonl", "--out", out)
-				if want := fmt.Sprintf("exported %d events of %q to %s (jsonl)\n", bytes.Count(plain, []byte("\n")), sim, out); r.stdout != want {
-					t.Errorf("export stdout %q, want %q", r.stdout, want)
-				}
-				if got := readFile(t, out); !bytes.Equal(got, plain) {
-					t.Errorf("%s: exported %d bytes differ from the %d input bytes at byte %d", in, len(got), len(plain), firstDiff(got, plain))
-				}
+			in := stream
+			if i%2 == 1 {
+				in = writeFile(t, filepath.Join(dir, fmt.Sprintf("rt%d-gz.jsonl.gz", i)), gzipBytes(t, plain))
+			}
+			sim := baseID(in)
+			mustCLI(t, "--db", db, "ingest", "--config", config, in)
+			out := filepath.Join(dir, sim+".out.jsonl")
+			r := mustCLI(t, "--db", db, "export", sim, "--format", "jsonl", "--out", out)
+			if want := fmt.Sprintf("exported %d events of %q to %s (jsonl)\n", bytes.Count(plain, []byte("\n")), sim, out); r.stdout != want {
+				t.Errorf("export stdout %q, want %q", r.stdout, want)
+			}
+			if got := readFile(t, out); !bytes.Equal(got, plain) {
+				t.Errorf("%s: exported %d bytes differ from the %d input bytes at byte %d", in, len(got), len(plain), firstDiff(got, plain))
 			}
 		})
 	}
