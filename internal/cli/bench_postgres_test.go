@@ -15,7 +15,11 @@ import (
 // first step: the steps' CPU adds up to no more than the run used), the
 // server's CPU when the server runs on this machine, and the ratios the
 // issue asks for; it gives the process its memory limit back afterwards.
+// Like TestBenchReportsEveryStep it runs without -race in make test's
+// corpus step: the steps run one after another, and -race would only
+// multiply the CPU they measure.
 func TestBenchPostgresStepsReportTheirOwnCPU(t *testing.T) {
+	testutil.SkipSerialUnderMakeRace(t, "bench's pg steps, one after another")
 	dsn := testutil.PostgresURL(t)
 	limit := debug.SetMemoryLimit(-1)
 	before := processCPU()

@@ -24,15 +24,17 @@ func TestCopyCorpus(t *testing.T) {
 	testutil.CorpusFile(t, "small.jsonl.gz") // skips without $SIMDB_CORPUS
 	pg := testutil.PostgresURL(t)            // skips without a server
 	dir := t.TempDir()
-	a, c := filepath.Join(dir, "a.duckdb"), filepath.Join(dir, "c.duckdb")
+	c := filepath.Join(dir, "c.duckdb")
 	names := []string{"small", "medium", "large"}
 	if testing.Short() {
 		names = names[:2]
 	}
+	// The source is the streams ingested with --ticks-per-day 100 and their
+	// meta file's metrics, shared with TestRoundTripCorpus (which checks
+	// that ingest) and only read here.
+	var a string
 	for _, name := range names {
-		file := testutil.CorpusFile(t, name+".jsonl.gz")
-		meta := strings.TrimSuffix(file, ".jsonl.gz") + ".meta.json"
-		mustCLI(t, "--db", a, "ingest", "--ticks-per-day", "100", "--metrics", meta, file)
+		a, _ = corpusDB(t, name)
 	}
 	for _, hop := range [][2]string{{a, pg}, {pg, c}} {
 		r := mustCLI(t, "copy", "--from", hop[0], "--to", hop[1], "--all")

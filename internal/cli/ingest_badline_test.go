@@ -105,31 +105,43 @@ func checkBadLine(t *testing.T, r result, db, sim, source string, src []srcEvent
 	}
 }
 
+// TestIngestBadLine rejects each corruption of badLineCases with a message
+// naming the source, line, tick and field, and leaves a failed run holding
+// the ticks before the bad line's. The input kind (a plain file, a gzip
+// file, stdin) is how the lines reach the decoder, not what it checks in
+// them, so the cases take the three kinds in turn: every case is checked
+// once and every kind several times (TestIngestBadLineReportsFileLineColon
+// runs every case through a plain file too).
 func TestIngestBadLine(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	src, target := badLineFixture(t, dir)
 	db := filepath.Join(dir, "db.duckdb")
-	for _, c := range badLineCases {
-		t.Run(c.name, func(t *testing.T) {
+	kinds := []string{"file", "gz", "stdin"}
+	if len(badLineCases) < len(kinds) {
+		t.Fatalf("%d cases cannot take the %d input kinds in turn", len(badLineCases), len(kinds))
+	}
+	for i, c := range badLineCases {
+		kind := kinds[i%len(kinds)]
+		t.Run(c.name+"/"+kind, func(t *testing.T) {
 			lines := slices.Clone(src)
 			lines[target].raw = c.corrupt(slices.Clone(src[target].raw), src[target].tick)
 			if bytes.Equal(lines[target].raw, src[target].raw) {
 				t.Fatal("the corruption changed nothing")
 			}
 			data := joinLines(lines)
-
-			file := writeFile(t, filepath.Join(dir, c.name+".jsonl"), data)
-			sim := c.name
-			checkBadLine(t, cli(t, "--db", db, "ingest", "--sim", sim, "--ticks-per-day", "10", file), db, sim, file, src, target, c)
-
-			gz := writeFile(t, filepath.Join(dir, c.name+".jsonl.gz"), gzipBytes(t, data))
-			sim = c.name + "-gz"
-			checkBadLine(t, cli(t, "--db", db, "ingest", "--sim", sim, "--ticks-per-day", "10", gz), db, sim, gz, src, target, c)
-
-			sim = c.name + "-stdin"
-			r := runAt(t, fixedNow, bytes.NewReader(data), "--db", db, "ingest", "--sim", sim, "--ticks-per-day", "10", "-")
-			checkBadLine(t, r, db, sim, "<stdin>", src, target, c)
+			sim := c.name + "-" + kind
+			switch kind {
+			case "file":
+				file := writeFile(t, filepath.Join(dir, c.name+".jsonl"), data)
+				checkBadLine(t, cli(t, "--db", db, "ingest", "--sim", sim, "--ticks-per-day", "10", file), db, sim, file, src, target, c)
+			case "gz":
+				gz := writeFile(t, filepath.Join(dir, c.name+".jsonl.gz"), gzipBytes(t, data))
+				checkBadLine(t, cli(t, "--db", db, "ingest", "--sim", sim, "--ticks-per-day", "10", gz), db, sim, gz, src, target, c)
+			case "stdin":
+				r := runAt(t, fixedNow, bytes.NewReader(data), "--db", db, "ingest", "--sim", sim, "--ticks-per-day", "10", "-")
+				checkBadLine(t, r, db, sim, "<stdin>", src, target, c)
+			}
 		})
 	}
 	t.Run("first-tick", func(t *testing.T) {

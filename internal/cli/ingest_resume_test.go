@@ -85,7 +85,7 @@ func tickOfGroup(group []json.RawMessage) int64 {
 func TestIngestResume(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	stream, config := genStream(t, dir, "r", genSpec{agents: 5, days: 2, ticksPerDay: 10, eventsPerTick: 20, seed: 21})
+	stream, config := genStream(t, dir, "r", genSpec{agents: 5, days: 1, ticksPerDay: 10, eventsPerTick: 20, seed: 21})
 	src := readStream(t, stream)
 	db := filepath.Join(dir, "db.duckdb")
 	mustCLI(t, "--db", db, "ingest", "--sim", "full", "--config", config, stream)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/simcash/simdb/internal/testutil"
 )
 
 // A valid line of 10 MB ingests under ingest's default memory limit (32MB)
@@ -13,7 +15,14 @@ import (
 // memory is retried under a doubled limit. Before, the commit failed with
 // DuckDB's "could not allocate block of size 10.0 MiB", without a
 // FILE:LINE, and left the run running.
+//
+// One ingest at a time of a 10 MB line: -race finds nothing here that the
+// race step's other ingest tests and the provider's retry and reopen tests
+// (TestOutOfMemoryGroupIsRetriedUnderMoreMemory,
+// TestInvalidatedDatabaseIsReopened) do not reach, and takes several times
+// the time, so make test runs it in its corpus step, without -race.
 func TestIngestHugeLine(t *testing.T) {
+	testutil.SkipSerialUnderMakeRace(t, "one ingest at a time of a 10 MB line")
 	t.Parallel()
 	for _, limit := range []string{"", "8MB"} {
 		t.Run("memory-limit="+limit, func(t *testing.T) { ingestHugeLine(t, limit) })
@@ -52,8 +61,11 @@ func ingestHugeLine(t *testing.T, memoryLimit string) {
 // Under a memory limit far below what its commits need (1MB, and a 40 MB
 // line), an ingest still completes: every group that runs out of memory is
 // retried on the file reopened under a doubled limit, and the run equals
-// the same stream ingested under the defaults.
+// the same stream ingested under the defaults. Like TestIngestHugeLine it
+// runs without -race in make test's corpus step (one ingest at a time over
+// a 40 MB line).
 func TestIngestUnderTinyMemoryLimit(t *testing.T) {
+	testutil.SkipSerialUnderMakeRace(t, "one ingest at a time of a 40 MB line")
 	t.Parallel()
 	dir := t.TempDir()
 	var in bytes.Buffer
