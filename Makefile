@@ -58,7 +58,7 @@ NORACE_PKGS = ./internal/simgen
 # under -race in test-race), or whose work runs in child processes or on one
 # goroutine over a big input (testutil.SkipUnderMakeRace); a new one belongs
 # here.
-CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus|TestPostgresWorkerProcesses|TestPostgresKilledWriterResumes
+CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus|TestPostgresWorkerProcesses|TestPostgresKilledWriterResumes|TestIngestHugeLine|TestIngestUnderTinyMemoryLimit|TestBenchReportsEveryStep|TestBenchPostgresStepsReportTheirOwnCPU
 
 test-race:
 	SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST) $(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)

@@ -255,7 +255,7 @@ func ingestGenerated(ctx context.Context, store *simdb.Store, id string, o simge
 // PostgreSQL database together: every run completes with every event, each
 // stored exactly as the same stream ingested alone into a DuckDB file.
 func TestPostgresWorkerProcesses(t *testing.T) {
-	testutil.SkipUnderMakeRace(t)
+	testutil.SkipUnderMakeRace(t, "eight ingest processes")
 	dsn := testutil.PostgresURL(t)
 	const workers, perWorker = 8, 2
 	var cmds []*exec.Cmd
@@ -383,7 +383,7 @@ func TestPostgresNeedsNoSuperuser(t *testing.T) {
 // the run, and the finished run equals the stream ingested alone into
 // DuckDB. (Before leases, issue 14, the new writer resumed at once.)
 func TestPostgresKilledWriterResumes(t *testing.T) {
-	testutil.SkipUnderMakeRace(t)
+	testutil.SkipUnderMakeRace(t, "a writer process, killed, and one resuming")
 	dsn := testutil.PostgresURL(t)
 	ctx := context.Background()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPostgresWorker$", "-test.count=1")

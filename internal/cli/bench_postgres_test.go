@@ -19,7 +19,7 @@ import (
 // corpus step: the steps run one after another, and -race would only
 // multiply the CPU they measure.
 func TestBenchPostgresStepsReportTheirOwnCPU(t *testing.T) {
-	testutil.SkipSerialUnderMakeRace(t, "bench's pg steps, one after another")
+	testutil.SkipUnderMakeRace(t, "bench's pg steps, one after another")
 	dsn := testutil.PostgresURL(t)
 	limit := debug.SetMemoryLimit(-1)
 	before := processCPU()

@@ -17,7 +17,7 @@ import (
 // DuckDB's C code: -race only multiplies their time, so make test runs this
 // test in its corpus step, without -race.
 func TestBenchReportsEveryStep(t *testing.T) {
-	testutil.SkipSerialUnderMakeRace(t, "bench's steps, one after another")
+	testutil.SkipUnderMakeRace(t, "bench's steps, one after another")
 	type report struct {
 		Machine struct {
 			Cores  int    `json:"cores"`

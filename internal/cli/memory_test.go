@@ -22,7 +22,7 @@ import (
 // TestInvalidatedDatabaseIsReopened) do not reach, and takes several times
 // the time, so make test runs it in its corpus step, without -race.
 func TestIngestHugeLine(t *testing.T) {
-	testutil.SkipSerialUnderMakeRace(t, "one ingest at a time of a 10 MB line")
+	testutil.SkipUnderMakeRace(t, "one ingest at a time of a 10 MB line")
 	t.Parallel()
 	for _, limit := range []string{"", "8MB"} {
 		t.Run("memory-limit="+limit, func(t *testing.T) { ingestHugeLine(t, limit) })
@@ -65,7 +65,7 @@ func ingestHugeLine(t *testing.T, memoryLimit string) {
 // runs without -race in make test's corpus step (one ingest at a time over
 // a 40 MB line).
 func TestIngestUnderTinyMemoryLimit(t *testing.T) {
-	testutil.SkipSerialUnderMakeRace(t, "one ingest at a time of a 40 MB line")
+	testutil.SkipUnderMakeRace(t, "one ingest at a time of a 40 MB line")
 	t.Parallel()
 	dir := t.TempDir()
 	var in bytes.Buffer

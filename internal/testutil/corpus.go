@@ -40,13 +40,15 @@ func CorpusFile(t testing.TB, name string) string {
 }
 
 // SkipUnderMakeRace skips t in make test's race step ($SIMDB_RACE_SKIPS_CORPUS=1
-// in a -race build): t's work runs in child processes, which the race
-// detector only slows down (several times over), so make test's corpus step
-// runs it without -race instead (CORPUS_TESTS in the Makefile).
-func SkipUnderMakeRace(t testing.TB) {
+// in a -race build) for a test whose work the race detector only slows
+// down, several times over: work that runs in child processes, or one
+// goroutine at a time over a big input. why says what that work is. make
+// test's corpus step runs the test without -race instead (CORPUS_TESTS in
+// the Makefile).
+func SkipUnderMakeRace(t testing.TB, why string) {
 	t.Helper()
 	if RaceEnabled && os.Getenv("SIMDB_RACE_SKIPS_CORPUS") == "1" {
-		t.Skip("its work runs in child processes: make test's corpus step runs this test without -race (CORPUS_TESTS in the Makefile)")
+		t.Skipf("%s, where -race finds nothing: make test's corpus step runs this test without -race (CORPUS_TESTS in the Makefile)", why)
 	}
 }
 
