@@ -22,7 +22,7 @@ TOOL     := $(GO) tool -modfile=tools/go.mod
 # `go test` without it skips those tests with a message.
 PGTEST   := scripts/pgtest.sh
 
-.PHONY: all build demo test test-race test-corpus test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
+.PHONY: all build demo test test-race test-race-root test-race-cli test-race-backends test-race-rest test-corpus test-corpus-top test-corpus-backends test-corpus-norace test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
 
 all: check test
 
@@ -42,13 +42,12 @@ demo: build
 ## they take minutes and gain nothing from -race, which slows each trial
 ## eightfold.
 test:
-	@$(PGTEST) $(MAKE) --no-print-directory -j3 test-race test-corpus test-browser
+	@$(PGTEST) $(MAKE) --no-print-directory -j8 test-race test-corpus test-browser
 
 ## test-race: every package with the race detector, except what test-corpus
 ## runs without it: the tests on the medium and large streams and those
 ## whose work runs in child processes or on one goroutine over a big input
 ## (CORPUS_TESTS), and the packages in NORACE_PKGS.
-TEST_PKGS = $$($(GO) list $(PKGS) | grep -v -e /internal/crashtest $(NORACE_PKGS:./%=-e /%$$))
 # Packages without a goroutine or shared state of their own (simgen is a
 # pure function of its options): -race finds nothing there and costs
 # several times the time, so test-corpus runs all their tests. A package
@@ -60,15 +59,39 @@ NORACE_PKGS = ./internal/simgen
 # here.
 CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus|TestPostgresWorkerProcesses|TestPostgresKilledWriterResumes|TestIngestHugeLine|TestIngestUnderTinyMemoryLimit|TestBenchReportsEveryStep|TestBenchPostgresStepsReportTheirOwnCPU
 
-test-race:
-	SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST) $(GO) test $(GOTAGS) -race -count=1 $(TEST_PKGS)
+# test-race is four targets that `make -j` runs side by side, so that no
+# package's test binary is alone on the critical path: the root package,
+# the CLI, the other backends' runs of both (TestBackends, TestCLIBackends),
+# and every other package.
+BACKEND_TESTS = ^(TestBackends|TestCLIBackends)$$
+RACE = SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST) $(GO) test $(GOTAGS) -race -count=1
+test-race: test-race-root test-race-cli test-race-backends test-race-rest
 
-## test-corpus: CORPUS_TESTS and NORACE_PKGS without -race. The same tests
-## on the other backends run as subtests of TestBackends and TestCLIBackends.
-test-corpus:
-	$(PGTEST) sh -c "$(GO) test $(GOTAGS) -count=1 -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/ && \
-	  $(GO) test $(GOTAGS) -count=1 -run '^(TestBackends|TestCLIBackends)$$/.*/^($(subst Test,,$(CORPUS_TESTS)))$$' . ./internal/cli/ && \
-	  $(GO) test $(GOTAGS) -count=1 $(NORACE_PKGS)"
+test-race-root:
+	$(RACE) -skip '$(BACKEND_TESTS)' .
+
+test-race-cli:
+	$(RACE) -skip '$(BACKEND_TESTS)' ./internal/cli/
+
+test-race-backends:
+	$(RACE) -run '$(BACKEND_TESTS)' . ./internal/cli/
+
+test-race-rest:
+	$(RACE) $$($(GO) list $(PKGS) | grep -v -e '/simdb$$' -e /internal/cli$$ -e /internal/crashtest $(NORACE_PKGS:./%=-e /%$$))
+
+## test-corpus: CORPUS_TESTS and NORACE_PKGS without -race, in three
+## targets that `make -j` runs side by side. The same tests on the other
+## backends run as subtests of TestBackends and TestCLIBackends.
+test-corpus: test-corpus-top test-corpus-backends test-corpus-norace
+
+test-corpus-top:
+	$(PGTEST) $(GO) test $(GOTAGS) -count=1 -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/
+
+test-corpus-backends:
+	$(PGTEST) $(GO) test $(GOTAGS) -count=1 -run '$(BACKEND_TESTS)/.*/^($(subst Test,,$(CORPUS_TESTS)))$$' . ./internal/cli/
+
+test-corpus-norace:
+	$(GO) test $(GOTAGS) -count=1 $(NORACE_PKGS)
 
 ## test-browser: simdb serve's web page in headless Chromium (e2e/, a module
 ## of its own so that importers of simdb get no browser driver). Skips with a
@@ -88,7 +111,7 @@ test-appender:
 	$(PGTEST) $(GO) test -count=1 . ./internal/provider/ ./internal/cli/
 
 test-short:
-	$(PGTEST) $(GO) test $(GOTAGS) -short -count=1 $(TEST_PKGS)
+	$(PGTEST) $(GO) test $(GOTAGS) -short -count=1 $$($(GO) list $(PKGS) | grep -v /internal/crashtest)
 
 ## test-crash: SIGKILL trials of ingest and of a buffered provider writer
 ## on DuckDB (SIMDB_CRASH_TRIALS per test, default 10), and on PostgreSQL

@@ -50,8 +50,13 @@ func TestPostgresSecondWriterOfOneSimulationFails(t *testing.T) {
 		"fail":     func() error { return b.PersistSimulationFailed(ctx, "shared", "not mine") },
 		"complete": func() error { return b.PersistSimulationComplete(ctx, "shared", simdb.Metrics{}) },
 	} {
-		if err := call(); !errors.Is(err, simdb.ErrConcurrentWriter) || !strings.Contains(err.Error(), `"shared"`) {
+		err := call()
+		if !errors.Is(err, simdb.ErrConcurrentWriter) || !strings.Contains(err.Error(), `"shared"`) {
 			t.Fatalf("second writer's %s: %v, want ErrConcurrentWriter naming the simulation", name, err)
+		}
+		// Refused by a's claim, it still names a: its lease is live.
+		if le := (*simdb.LeaseError)(nil); !errors.As(err, &le) || le.Holder.PID != int64(os.Getpid()) {
+			t.Errorf("second writer's %s: %v, want a *LeaseError naming the first writer", name, err)
 		}
 	}
 	if _, err := a.PersistTickEvents(ctx, "shared", 1, raws(arrival(1, "a1"))); err != nil {

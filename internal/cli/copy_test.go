@@ -15,12 +15,14 @@ import (
 
 // The three real streams go DuckDB -> PostgreSQL -> a new DuckDB file with
 // simdb copy, and the last file's JSONL export is the input stream byte for
-// byte (diff against the first file says identical). Copying again changes
+// byte (diff against the first file says identical); so are the large
+// stream's exports from PostgreSQL. Copying again changes
 // nothing: every run is skipped, exit 0. A run that differs at the target
 // (the small stream ingested there with the totals computed from the
 // stream rather than the meta file's) is refused: exit 1 naming it, and
 // the target's run is unchanged.
 func TestCopyCorpus(t *testing.T) {
+	t.Parallel()
 	testutil.CorpusFile(t, "small.jsonl.gz") // skips without $SIMDB_CORPUS
 	pg := testutil.PostgresURL(t)            // skips without a server
 	dir := t.TempDir()
@@ -45,6 +47,20 @@ func TestCopyCorpus(t *testing.T) {
 		}
 		if r.stderr != "" {
 			t.Errorf("copy printed on stderr (not a terminal): %q", r.stderr)
+		}
+		if hop[1] == pg && !testing.Short() {
+			// The large stream's exports from PostgreSQL (TestRoundTripCorpus
+			// checks the smaller streams' there): JSONL byte for byte, and
+			// Parquet, which spills 1.1M rows through a scratch file.
+			out, pq := filepath.Join(dir, "large-pg.jsonl"), filepath.Join(dir, "large-pg.parquet")
+			mustCLI(t, "--db", pg, "export", "large", "--format", "jsonl", "--out", out)
+			n := sameAsGunzipped(t, out, testutil.CorpusFile(t, "large.jsonl.gz"))
+			mustCLI(t, "--db", pg, "export", "large", "--format", "parquet", "--out", pq)
+			if got := parquetCount(t, pq); got != n {
+				t.Errorf("parquet export of large from PostgreSQL holds %d rows, want %d", got, n)
+			}
+			os.Remove(out)
+			os.Remove(pq)
 		}
 	}
 	for _, name := range names {

@@ -37,13 +37,14 @@ var sharedCorpus corpusFixture
 // corpusDB returns the shared DuckDB file with the corpus stream name
 // (small, medium or large) in it, as run name, and what
 // `simdb ingest --ticks-per-day 100 --metrics NAME.meta.json NAME.jsonl.gz`
-// printed when it stored it. The first test asking for a stream ingests it;
-// the others get the same file. It skips as testutil.CorpusFile does, and
-// fails t if that ingest failed (in whichever test ran it).
+// printed when it stored it. The first test asking ingests every stream
+// (large only without -short), so that from then on the file is only read
+// and tests that read it can run in parallel (a writer would lock them
+// out). It skips as testutil.CorpusFile does, and fails t if that ingest
+// failed (in whichever test ran it).
 func corpusDB(t *testing.T, name string) (db, ingestStdout string) {
 	t.Helper()
-	file := testutil.CorpusFile(t, name+".jsonl.gz")
-	meta := testutil.CorpusFile(t, name+".meta.json")
+	testutil.CorpusFile(t, name+".jsonl.gz")
 	f := &sharedCorpus
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -53,22 +54,37 @@ func corpusDB(t *testing.T, name string) (db, ingestStdout string) {
 			t.Fatal(err)
 		}
 		f.dir, f.stdout, f.failed = dir, map[string]string{}, map[string]bool{}
+		streams := []string{"small", "medium", "large"}
+		if testing.Short() {
+			streams = streams[:2]
+		}
+		for _, s := range streams {
+			f.ingest(t, s)
+		}
 	}
-	db = filepath.Join(f.dir, "corpus.duckdb")
+	if _, ok := f.stdout[name]; !ok && !f.failed[name] {
+		f.ingest(t, name) // large under -short, asked for all the same
+	}
 	if f.failed[name] {
 		t.Fatalf("the shared ingest of %s failed in an earlier test", name)
 	}
-	if out, ok := f.stdout[name]; ok {
-		return db, out
-	}
+	return f.db(), f.stdout[name]
+}
+
+func (f *corpusFixture) db() string { return filepath.Join(f.dir, "corpus.duckdb") }
+
+// ingest stores stream name in the shared file; the caller holds f.mu.
+func (f *corpusFixture) ingest(t *testing.T, name string) {
+	t.Helper()
+	file := testutil.CorpusFile(t, name+".jsonl.gz")
+	meta := testutil.CorpusFile(t, name+".meta.json")
 	f.failed[name] = true // until it succeeds
-	args := []string{"--db", db, "ingest", "--ticks-per-day", "100", "--metrics", meta, file}
+	args := []string{"--db", f.db(), "ingest", "--ticks-per-day", "100", "--metrics", meta, file}
 	r := cli(t, args...)
 	if r.code != exitOK {
 		t.Fatalf("simdb %s: %s", strings.Join(args, " "), r)
 	}
 	f.failed[name], f.stdout[name] = false, r.stdout
-	return db, r.stdout
 }
 
 func (f *corpusFixture) remove() {

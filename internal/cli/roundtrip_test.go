@@ -83,6 +83,11 @@ func TestRoundTripCorpus(t *testing.T) {
 	}
 	for _, file := range files {
 		name := baseID(file)
+		if name == "large" && backendOf(t).Name != "duckdb" {
+			// TestCopyCorpus stores the large stream on PostgreSQL through
+			// the same writer and checks both exports from there.
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
 			if name == "large" && testing.Short() {
 				t.Skip("large stream skipped under -short")

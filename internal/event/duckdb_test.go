@@ -60,6 +60,7 @@ func fuzzCorpus(t *testing.T, name string) [][]byte {
 // event DuckDB cannot read fails every JSON query over the table, for
 // every run in the file (issue 12).
 func TestStoredDetailsReadableByDuckDB(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, err := provider.Open(ctx, filepath.Join(t.TempDir(), "reader.duckdb"), provider.Options{})
 	if err != nil {

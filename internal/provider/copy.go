@@ -350,7 +350,7 @@ func (s *Store) startCopied(ctx context.Context, src Simulation) error {
 	if err != nil {
 		return fmt.Errorf("start the run at the target: %w", err)
 	}
-	if err := s.be.claim(ctx, src.SimulationID); err != nil {
+	if err := s.claim(ctx, src.SimulationID); err != nil {
 		return fmt.Errorf("start the run at the target: %w", err)
 	}
 	return nil

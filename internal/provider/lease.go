@@ -199,6 +199,25 @@ func (s *Store) leaseRefusal(ctx context.Context, tx dbgen.DBTX, id string, now 
 	return &LeaseError{SimulationID: id, At: now, Holder: leaseOf(row.WriterID, row.WriterHost, row.WriterPid, row.HeartbeatAt, row.LeaseExpiresAt)}
 }
 
+// claim takes the run's writer claim (PostgreSQL's session lock; nothing
+// on DuckDB). Refused, it names the holder as a *LeaseError when the run's
+// lease is another writer's and live: a writer killed a moment ago can
+// still hold its claim until the server notices its connection is gone,
+// and a caller is better told whose it is.
+func (s *Store) claim(ctx context.Context, id string) error {
+	err := s.be.claim(ctx, id)
+	if !errors.Is(err, ErrConcurrentWriter) {
+		return err
+	}
+	now := leaseClock()
+	row, rerr := s.q.GetLease(ctx, s.sqlDB(), id)
+	if rerr == nil && row.WriterID.Valid && row.WriterID.String != s.lease.id &&
+		row.LeaseExpiresAt.Valid && row.LeaseExpiresAt.Time.After(now) {
+		return &LeaseError{SimulationID: id, At: now, Holder: leaseOf(row.WriterID, row.WriterHost, row.WriterPid, row.HeartbeatAt, row.LeaseExpiresAt)}
+	}
+	return err
+}
+
 func leaseOf(writer, host sql.NullString, pid sql.NullInt64, heartbeat, expires sql.NullTime) Lease {
 	return Lease{WriterID: writer.String, Host: host.String, PID: pid.Int64, HeartbeatAt: heartbeat.Time.UTC(), ExpiresAt: expires.Time.UTC()}
 }

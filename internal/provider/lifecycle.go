@@ -92,7 +92,7 @@ func (s *Store) PersistSimulationStart(ctx context.Context, simulationID string,
 	}
 	// The new run is this Store's to write (a no-op on DuckDB): on
 	// PostgreSQL, RecoverInterrupted elsewhere now leaves it alone.
-	if err := s.be.claim(ctx, simulationID); err != nil {
+	if err := s.claim(ctx, simulationID); err != nil {
 		return fmt.Errorf("start simulation %q: %w", simulationID, err)
 	}
 	return nil

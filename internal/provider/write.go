@@ -122,7 +122,7 @@ func (s *Store) lockSim(ctx context.Context, id string) (*simState, error) {
 		// (A finished run takes no writes: claiming it would only hold a
 		// lock.)
 		if row.Status == "running" {
-			err := s.be.claim(ctx, id)
+			err := s.claim(ctx, id)
 			if err == nil {
 				// The lease (lease.go): refused while another writer's
 				// is live, taken over once it has expired.
