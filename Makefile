@@ -21,6 +21,11 @@ TOOL     := $(GO) tool -modfile=tools/go.mod
 # cluster (removed afterwards) unless the variable already names one. Plain
 # `go test` without it skips those tests with a message.
 PGTEST   := scripts/pgtest.sh
+# make test's go test flags: no cached results; no vet (make check vets
+# every package in both builds; each go test would vet its packages again);
+# four test binaries at once, not one per core, since make test's steps
+# wait on each other's locks, sleeps and servers as much as on the cores.
+TESTFLAGS := -count=1 -vet=off -p 4
 
 .PHONY: all build demo test test-race test-race-root test-race-cli test-race-backends test-race-rest test-corpus test-corpus-top test-corpus-backends test-corpus-norace test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
 
@@ -64,7 +69,7 @@ CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|Tes
 # the CLI, the other backends' runs of both (TestBackends, TestCLIBackends),
 # and every other package.
 BACKEND_TESTS = ^(TestBackends|TestCLIBackends)$$
-RACE = SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST) $(GO) test $(GOTAGS) -race -count=1
+RACE = SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST) $(GO) test $(GOTAGS) $(TESTFLAGS) -race
 test-race: test-race-root test-race-cli test-race-backends test-race-rest
 
 test-race-root:
@@ -85,13 +90,13 @@ test-race-rest:
 test-corpus: test-corpus-top test-corpus-backends test-corpus-norace
 
 test-corpus-top:
-	$(PGTEST) $(GO) test $(GOTAGS) -count=1 -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/
+	$(PGTEST) $(GO) test $(GOTAGS) $(TESTFLAGS) -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/
 
 test-corpus-backends:
-	$(PGTEST) $(GO) test $(GOTAGS) -count=1 -run '$(BACKEND_TESTS)/.*/^($(subst Test,,$(CORPUS_TESTS)))$$' . ./internal/cli/
+	$(PGTEST) $(GO) test $(GOTAGS) $(TESTFLAGS) -run '$(BACKEND_TESTS)/.*/^($(subst Test,,$(CORPUS_TESTS)))$$' . ./internal/cli/
 
 test-corpus-norace:
-	$(GO) test $(GOTAGS) -count=1 $(NORACE_PKGS)
+	$(GO) test $(GOTAGS) $(TESTFLAGS) $(NORACE_PKGS)
 
 ## test-browser: simdb serve's web page in headless Chromium (e2e/, a module
 ## of its own so that importers of simdb get no browser driver). Skips with a
@@ -99,7 +104,7 @@ test-corpus-norace:
 test-browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  echo "test-browser: no chromium on PATH, the browser test skips (apt-get install -y chromium)"
-	cd e2e && $(GO) test $(GOTAGS) -count=1 ./...
+	cd e2e && $(GO) test $(GOTAGS) $(TESTFLAGS) ./...
 
 ## screenshot: rewrite docs/serve-run.png from the browser test.
 screenshot:
