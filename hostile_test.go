@@ -151,17 +151,7 @@ func hostileSetup(t *testing.T, template string, d simdb.Durability) *testBundle
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	store, err := simdb.Open(ctx, path, simdb.Options{Durability: d})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := store.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	b := &testBundle{ctx: ctx, path: path, store: store}
+	b := openBundle(t, path, simdb.Options{Durability: d})
 	b.start(t, hostileSim)
 	if n, err := b.store.PersistTickEvents(b.ctx, hostileSim, 0, raws(arrival(0, "tx-0"), registerSet(0, "BANK_A", "stress", 1.5))); err != nil || n != 2 {
 		t.Fatalf("baseline tick: n=%d err=%v", n, err)

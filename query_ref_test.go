@@ -55,26 +55,42 @@ func decodeRef(t testing.TB, seq int64, line []byte, ticksPerDay int64) refEvent
 // refParties returns the agents and transactions obj names: under the
 // keys above, and inside details_json when that is a string holding a JSON
 // object.
-func refParties(obj map[string]any) (agents, txs map[string]bool) {
-	agents = refNames(obj, refKeys.Agent, refKeys.AgentLists)
-	txs = refNames(obj, refKeys.Tx, refKeys.TxLists)
+func refParties(obj map[string]any) (agents, txs map[string]bool) { return refPartiesAt(obj, nil) }
+
+// refPartiesAt is refParties that also calls at, when not nil, with each
+// transaction and a place that names it: the event type and the key
+// ("details_json." before a key of the object details_json holds, "[]"
+// after a list's key).
+func refPartiesAt(obj map[string]any, at func(tx, where string)) (agents, txs map[string]bool) {
+	typ, _ := obj["event_type"].(string)
+	placed := func(prefix string) func(string, string) {
+		if at == nil {
+			return nil
+		}
+		return func(tx, key string) { at(tx, prefix+key) }
+	}
+	agents = refNames(obj, refKeys.Agent, refKeys.AgentLists, nil)
+	txs = refNames(obj, refKeys.Tx, refKeys.TxLists, placed(typ+"."))
 	if s, ok := obj["details_json"].(string); ok {
 		var inner map[string]any
 		if json.Unmarshal([]byte(s), &inner) == nil {
-			maps.Copy(agents, refNames(inner, append(slices.Clone(refKeys.Agent), refKeys.ScenarioAgent...), refKeys.AgentLists))
-			maps.Copy(txs, refNames(inner, refKeys.Tx, refKeys.TxLists))
+			maps.Copy(agents, refNames(inner, append(slices.Clone(refKeys.Agent), refKeys.ScenarioAgent...), refKeys.AgentLists, nil))
+			maps.Copy(txs, refNames(inner, refKeys.Tx, refKeys.TxLists, placed(typ+".details_json.")))
 		}
 	}
 	return agents, txs
 }
 
 // refNames collects the strings under the scalar keys and inside the list
-// keys of obj.
-func refNames(obj map[string]any, scalar, lists []string) map[string]bool {
+// keys of obj, calling at (when not nil) with each and its key.
+func refNames(obj map[string]any, scalar, lists []string, at func(name, key string)) map[string]bool {
 	out := map[string]bool{}
 	for _, k := range scalar {
 		if s, ok := obj[k].(string); ok {
 			out[s] = true
+			if at != nil {
+				at(s, k)
+			}
 		}
 	}
 	for _, k := range lists {
@@ -82,6 +98,9 @@ func refNames(obj map[string]any, scalar, lists []string) map[string]bool {
 			for _, v := range list {
 				if s, ok := v.(string); ok {
 					out[s] = true
+					if at != nil {
+						at(s, k+"[]")
+					}
 				}
 			}
 		}

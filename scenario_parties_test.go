@@ -78,13 +78,12 @@ func TestFiltersCountScenarioParties(t *testing.T) {
 // per transaction, the events that name it (each event once) — all events,
 // and ScenarioEventExecuted's alone — and how many scenario events name
 // anyone, by the reference rules of refParties. txShapes holds, per
-// transaction, the sorted places that name it (refTxPlaces), joined.
+// transaction, the sorted places that name it (refPartiesAt), joined.
 func refCounts(t *testing.T, path string) (agents, txs, scenarioAgents, scenarioTxs map[string]int64, txShapes map[string]string, scenarioEvents int) {
 	t.Helper()
 	agents, txs = map[string]int64{}, map[string]int64{}
 	scenarioAgents, scenarioTxs = map[string]int64{}, map[string]int64{}
 	places := map[string][]string{}
-	interned := map[string]string{}
 	sc := bufio.NewScanner(testutil.OpenGzip(t, path))
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -92,13 +91,7 @@ func refCounts(t *testing.T, path string) (agents, txs, scenarioAgents, scenario
 		if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
 			t.Fatal(err)
 		}
-		as, ts := refParties(obj)
-		refTxPlaces(obj, func(tx, where string) {
-			if w, ok := interned[where]; ok {
-				where = w
-			} else {
-				interned[where] = where
-			}
+		as, ts := refPartiesAt(obj, func(tx, where string) {
 			if !slices.Contains(places[tx], where) {
 				places[tx] = append(places[tx], where)
 			}
@@ -129,36 +122,6 @@ func refCounts(t *testing.T, path string) (agents, txs, scenarioAgents, scenario
 		txShapes[tx] = strings.Join(ws, " ")
 	}
 	return agents, txs, scenarioAgents, scenarioTxs, txShapes, scenarioEvents
-}
-
-// refTxPlaces calls f for every transaction obj names under refKeys, with
-// where it is named: the event type and the key ("details_json." before a
-// key of the object details_json holds, "[]" after a list's key).
-func refTxPlaces(obj map[string]any, f func(tx, where string)) {
-	typ, _ := obj["event_type"].(string)
-	visit := func(o map[string]any, prefix string) {
-		for _, k := range refKeys.Tx {
-			if s, ok := o[k].(string); ok {
-				f(s, prefix+k)
-			}
-		}
-		for _, k := range refKeys.TxLists {
-			if list, ok := o[k].([]any); ok {
-				for _, v := range list {
-					if s, ok := v.(string); ok {
-						f(s, prefix+k+"[]")
-					}
-				}
-			}
-		}
-	}
-	visit(obj, typ+".")
-	if s, ok := obj["details_json"].(string); ok {
-		var inner map[string]any
-		if json.Unmarshal([]byte(s), &inner) == nil {
-			visit(inner, typ+".details_json.")
-		}
-	}
 }
 
 func countKeys(m map[string]int64) []string {

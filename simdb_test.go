@@ -24,8 +24,13 @@ type testBundle struct {
 
 func setup(t *testing.T, opts simdb.Options) *testBundle {
 	t.Helper()
+	return openBundle(t, backendOf(t).Database(t, filepath.Join(t.TempDir(), "test.duckdb")), opts)
+}
+
+// openBundle opens a Store on path, closed when t ends.
+func openBundle(t *testing.T, path string, opts simdb.Options) *testBundle {
+	t.Helper()
 	ctx := context.Background()
-	path := backendOf(t).Database(t, filepath.Join(t.TempDir(), "test.duckdb"))
 	store, err := simdb.Open(ctx, path, opts)
 	if err != nil {
 		t.Fatalf("open: %v", err)

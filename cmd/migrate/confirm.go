@@ -108,11 +108,11 @@ type refusal struct{ msg string }
 
 func (r refusal) Error() string { return r.msg }
 
-// confirmLoss asks for consent to run a data-dropping command. It returns
-// nil when the caller may go on: yes was given, or a terminal user typed
-// the database file's name. Otherwise a refusal (nothing has been changed),
+// confirmLoss asks for consent to run a data-dropping command on the
+// database messages call name. It returns nil when the caller may go on:
+// yes was given, or a terminal user typed word. Otherwise a refusal (nothing has been changed),
 // or the error that kept it from asking.
-func confirmLoss(ctx context.Context, db *sql.DB, path string, word confirmWord, cmd string, lossy []lossyDown, yes bool, term terminal, stderr io.Writer) error {
+func confirmLoss(ctx context.Context, db *sql.DB, name string, word confirmWord, cmd string, lossy []lossyDown, yes bool, term terminal, stderr io.Writer) error {
 	if len(lossy) == 0 || yes {
 		return nil
 	}
@@ -124,7 +124,7 @@ func confirmLoss(ctx context.Context, db *sql.DB, path string, word confirmWord,
 	for _, l := range lossy {
 		parts = append(parts, fmt.Sprintf("%s drops %s", l.name, l.drops))
 	}
-	what := fmt.Sprintf("migrate %s would drop stored data (%s); %s holds %s", cmd, strings.Join(parts, "; "), path, held)
+	what := fmt.Sprintf("migrate %s would drop stored data (%s); %s holds %s", cmd, strings.Join(parts, "; "), name, held)
 	if !term.interactive {
 		return refusal{what + ".\nNothing was changed; run it again with --yes to proceed."}
 	}

@@ -199,7 +199,12 @@ func runPostgres(ctx context.Context, dsn, cmd string, version int64, yes bool, 
 		fmt.Fprintf(stderr, "migrate: %v\n", err)
 		return 1
 	}
-	word := confirmWord{what: "the database's name", word: pgdb.DatabaseName(dsn)}
+	// The server's name for the database: a URL may leave it to defaults.
+	word := confirmWord{what: "the database's name"}
+	if err := sqldb.QueryRowContext(ctx, `SELECT current_database()`).Scan(&word.word); err != nil {
+		fmt.Fprintf(stderr, "migrate: %s: %v\n", name, err)
+		return 1
+	}
 	return confirmAndExecute(ctx, sqldb, m, db.PostgresMigrations(), name, word, cmd, version, yes, term, stdout, stderr)
 }
 

@@ -92,13 +92,3 @@ func explain(dsn string, cfg *pgx.ConnConfig, err error) error {
 	}
 	return fmt.Errorf("open %s: %w", Redact(dsn), err)
 }
-
-// DatabaseName is the database a postgres:// URL names (its path), or ""
-// when it names none or does not parse.
-func DatabaseName(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimPrefix(u.Path, "/")
-}

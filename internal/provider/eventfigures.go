@@ -156,11 +156,10 @@ func (c *figuresCache) len() int {
 // its total (which, for tick and day conditions alone, is the range's
 // length).
 func (s *Store) readFigures(ctx context.Context, simulationID string, f EventFilter) (filterFigures, error) {
-	lo, hi, err := s.seqBounds(ctx, simulationID, f)
+	r, err := s.seqBounds(ctx, simulationID, f)
 	if err != nil {
 		return filterFigures{}, err
 	}
-	r := seqRange{lo, hi}
 	total, err := s.countEvents(ctx, simulationID, f, func() (seqRange, error) { return r, nil })
 	return filterFigures{total, r}, err
 }

@@ -44,16 +44,15 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 		return EventPage{}, err
 	}
 	page := EventPage{Limit: f.Limit, Offset: f.Offset, Filter: f, Events: []StoredEvent{}}
-	// The count and the page are independent queries, each too small for
-	// DuckDB to spread over the cores: run side by side on two
-	// connections, a page costs the longer of the two, not their sum.
-	var total int64
+	// The filter's total and the seq range holding its matches: kept where
+	// the database cannot change (eventfigures.go), else read for this
+	// page — the count on a second connection beside the page query, each
+	// too small for DuckDB to spread over the cores, so that a page costs
+	// the longer of the two, not their sum.
+	total := int64(-1) // not known until counted
 	var bounds func() (seqRange, error)
-	counted := make(chan error, 1)
-	countCtx, cancelCount := context.WithCancel(ctx)
-	defer cancelCount()
+	counted := func(pageErr error) error { return nil }
 	if s.figures != nil {
-		// Kept figures (eventfigures.go): read once per filter.
 		fig, err := s.figures.get(ctx, newFiguresKey(simulationID, f), func(ctx context.Context) (filterFigures, error) {
 			return s.readFigures(ctx, simulationID, f)
 		})
@@ -62,39 +61,40 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 		}
 		total = fig.total
 		bounds = func() (seqRange, error) { return fig.seqRange, nil }
-		counted <- nil
 	} else {
-		// The filter's seq range, read once for the count and the page.
-		bounds = sync.OnceValues(func() (seqRange, error) {
-			lo, hi, err := s.seqBounds(ctx, simulationID, f)
-			return seqRange{lo, hi}, err
-		})
+		bounds = sync.OnceValues(func() (seqRange, error) { return s.seqBounds(ctx, simulationID, f) })
+		countCtx, cancelCount := context.WithCancel(ctx)
+		defer cancelCount()
+		done := make(chan error, 1)
+		var n int64
 		go func() {
 			var err error
-			total, err = s.countEvents(countCtx, simulationID, f, bounds)
-			counted <- err
+			n, err = s.countEvents(countCtx, simulationID, f, bounds)
+			done <- err
 		}()
+		counted = func(pageErr error) error {
+			if pageErr != nil {
+				cancelCount() // the page failed: its count is not wanted
+			}
+			err := <-done
+			total = n
+			return err
+		}
 	}
 	switch {
-	case s.figures != nil && total == 0:
+	case total == 0:
 		// Kept figures say nothing matches: no query to run.
-	case s.figures != nil && f.Offset == 0:
-		// With the total and range known, the first window is sized to
-		// the filter's density, which makes windows pay for narrowed
-		// filters too (a tick_min with an agent: a top-N sort of the rest
-		// of the run otherwise).
+	case f.Offset == 0 && (total > 0 || !f.narrowed()) || f.seqContiguous():
+		// A known total sizes the first window to the filter's density,
+		// so that windows pay for narrowed filters too (a tick_min with an
+		// agent: a top-N sort of the rest of the run otherwise).
 		page.Events, err = s.pageByWindows(ctx, simulationID, f, bounds, total, page.Events)
-	case (f.Offset == 0 && !f.narrowed()) || f.seqContiguous():
-		page.Events, err = s.pageByWindows(ctx, simulationID, f, bounds, -1, page.Events)
 	default:
 		where, args := f.where(s.be, simulationID)
 		q := s.sql.selectEvents + " WHERE " + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
 		page.Events, err = s.queryEvents(ctx, simulationID, q, args, page.Events)
 	}
-	if err != nil {
-		cancelCount() // the page failed: its count is not wanted
-	}
-	cerr := <-counted
+	cerr := counted(err)
 	if err != nil {
 		return EventPage{}, fmt.Errorf("read events of %q: %w", simulationID, err)
 	}
@@ -166,10 +166,11 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 // (>= 0), is how many events of the range match: the first window is then
 // sized to hold a page at that density.
 func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, bounds func() (seqRange, error), total int64, dst []StoredEvent) ([]StoredEvent, error) {
-	q, args, lo, hi, err := s.windowQuery(f, simulationID, bounds)
+	r, err := bounds()
 	if err != nil {
 		return dst, err
 	}
+	q, args, lo, hi := s.windowQuery(f, simulationID, r)
 	desc := f.Sort == SortTickDesc
 	if desc {
 		q += " ORDER BY seq DESC"
@@ -178,7 +179,7 @@ func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventF
 	}
 	want := len(dst) + f.Limit
 	first := int64(pageWindow)
-	switch r, _ := bounds(); {
+	switch {
 	case f.seqContiguous():
 		first = int64(f.Limit) // every seq matches: the page is one window
 	case total > 0:
@@ -232,13 +233,9 @@ func nextWindow(lo, hi, size int64, desc bool) (from, to, restLo, restHi int64) 
 // windowQuery returns the event query of f over one seq window, in no
 // particular order — its last two arguments are the window's bounds
 // [from, to), for the caller to set —
-// and the range [lo, hi) of seq the windows must cover: the run's stream,
-// narrowed by the tick and day conditions and started at f's cursor.
-func (s *Store) windowQuery(f EventFilter, simulationID string, bounds func() (seqRange, error)) (q string, args []any, lo, hi int64, err error) {
-	r, err := bounds()
-	if err != nil {
-		return "", nil, 0, 0, err
-	}
+// and the range [lo, hi) of seq the windows must cover: r, the filter's
+// seq range (seqBounds), started at f's cursor and offset.
+func (s *Store) windowQuery(f EventFilter, simulationID string, r seqRange) (q string, args []any, lo, hi int64) {
 	lo, hi = r.lo, r.hi
 	// The cursor only moves the start; the windows replace its predicate.
 	if c := f.After; c != nil {
@@ -258,36 +255,39 @@ func (s *Store) windowQuery(f EventFilter, simulationID string, bounds func() (s
 			lo = min(hi, lo+int64(f.Offset))
 		}
 	}
-	if f.seqContiguous() && s.figures != nil {
+	if f.seqContiguous() && s.unchanging() {
 		// [lo, hi) is exactly the seq of the tick and day conditions, and
-		// on a file no one can write it stays so: as predicates too they
-		// would only cost DuckDB a column more to scan. (Where a run can be
-		// deleted and ingested again between the two queries, they keep
-		// the page within the filter.)
+		// it stays so: as predicates too they would only cost DuckDB a
+		// column more to scan. (Where a run can be deleted and ingested
+		// again between the two queries, they keep the page within the
+		// filter.)
 		f = EventFilter{Sort: f.Sort}
 	}
 	where, args := f.where(s.be, simulationID)
 	args = append(args, int64(0), int64(0))
 	q = s.sql.selectEvents + " WHERE " + where + " AND seq >= $" + strconv.Itoa(len(args)-1) + " AND seq < $" + strconv.Itoa(len(args))
-	return q, args, lo, hi, nil
+	return q, args, lo, hi
 }
 
 // seqRange is a range [lo, hi) of seq.
 type seqRange struct{ lo, hi int64 }
 
 // seqBounds returns the range [lo, hi) of seq that can hold the filter's
-// events: the whole committed stream, narrowed by the tick and day
-// conditions (answered from zone maps, so it costs little).
-func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilter) (lo, hi int64, err error) {
+// events: the whole committed stream (the run's event count), or the
+// MIN/MAX seq of the events its tick and day conditions select — zone maps
+// skip the row groups outside them, but a tick_min reads the tick column of
+// the rest of the run.
+func (s *Store) seqBounds(ctx context.Context, simulationID string, f EventFilter) (seqRange, error) {
 	if f.Tick == nil && f.TickMin == nil && f.TickMax == nil && f.Day == nil {
-		hi, err = s.q.GetEventCount(ctx, s.sqlDB(), simulationID)
+		hi, err := s.q.GetEventCount(ctx, s.sqlDB(), simulationID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, 0, nil
+			return seqRange{}, nil
 		}
-		return 0, hi, err
+		return seqRange{0, hi}, err
 	}
 	ticks := EventFilter{Tick: f.Tick, TickMin: f.TickMin, TickMax: f.TickMax, Day: f.Day}
 	where, args := ticks.where(s.be, simulationID)
-	err = s.sqlDB().QueryRowContext(ctx, s.sql.seqBounds+" WHERE "+where, args...).Scan(&lo, &hi)
-	return lo, hi, err
+	var r seqRange
+	err := s.sqlDB().QueryRowContext(ctx, s.sql.seqBounds+" WHERE "+where, args...).Scan(&r.lo, &r.hi)
+	return r, err
 }

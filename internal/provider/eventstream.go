@@ -27,13 +27,11 @@ const (
 // Go turning another into StoredEvents use both cores (on 1M events: 440k events/s read one window at a time, 600k read
 // ahead; BENCHMARKS.md). Windows are still handed to fn strictly in order.
 func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventFilter, fn func(*StoredEvent) error) error {
-	q, args, lo, hi, err := s.windowQuery(f, simulationID, func() (seqRange, error) {
-		lo, hi, err := s.seqBounds(ctx, simulationID, f)
-		return seqRange{lo, hi}, err
-	})
+	r, err := s.seqBounds(ctx, simulationID, f)
 	if err != nil {
 		return err
 	}
+	q, args, lo, hi := s.windowQuery(f, simulationID, r)
 	ctx, cancel := context.WithCancel(ctx)
 	type window struct {
 		events []StoredEvent

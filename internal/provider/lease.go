@@ -209,11 +209,9 @@ func (s *Store) claim(ctx context.Context, id string) error {
 	if !errors.Is(err, ErrConcurrentWriter) {
 		return err
 	}
-	now := leaseClock()
-	row, rerr := s.q.GetLease(ctx, s.sqlDB(), id)
-	if rerr == nil && row.WriterID.Valid && row.WriterID.String != s.lease.id &&
-		row.LeaseExpiresAt.Valid && row.LeaseExpiresAt.Time.After(now) {
-		return &LeaseError{SimulationID: id, At: now, Holder: leaseOf(row.WriterID, row.WriterHost, row.WriterPid, row.HeartbeatAt, row.LeaseExpiresAt)}
+	var le *LeaseError
+	if refusal := s.leaseRefusal(ctx, s.sqlDB(), id, leaseClock()); errors.As(refusal, &le) {
+		return refusal
 	}
 	return err
 }

@@ -63,9 +63,8 @@ type Store struct {
 	// heartbeat (lease.go).
 	lease *leaser
 
-	// figures keeps the event filters' totals and seq ranges on a Store
-	// whose database no process can change while it is open (a DuckDB file
-	// opened ReadOnly); nil elsewhere (eventfigures.go).
+	// figures keeps the event filters' totals and seq ranges where the
+	// database cannot change (unchanging); nil elsewhere (eventfigures.go).
 	figures *figuresCache
 }
 
@@ -119,7 +118,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		lease:       lease,
 	}
 	s.dbh.Store(sqldb)
-	if opts.ReadOnly && be.embedded() {
+	if s.unchanging() {
 		s.figures = newFiguresCache(maxCachedFigures)
 	}
 	if !opts.ReadOnly {
@@ -428,3 +427,8 @@ func (s *Store) recoverHandle(ctx context.Context) error {
 // trims: one 32k-row row group's worth, so a durable writer's small
 // commits do not each pay for a trim.
 const trimEvents = 32_768
+
+// unchanging reports a database no process can change while this Store has
+// it open: a DuckDB file opened ReadOnly, which DuckDB's file lock keeps
+// every writer out of. What is read from it stays true until Close.
+func (s *Store) unchanging() bool { return s.opts.ReadOnly && s.be.embedded() }
