@@ -119,9 +119,9 @@ func TestReadOnlyStoreKeepsFilterFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	kept := s.figures
-	if kept == nil {
-		t.Fatal("a read-only DuckDB Store keeps no filter figures")
+	kept, ahead := s.figures, s.ahead
+	if kept == nil || ahead == nil {
+		t.Fatalf("a read-only DuckDB Store keeps no filter figures (%v) or rows read ahead (%v)", kept != nil, ahead != nil)
 	}
 	stream := func(f EventFilter) []StoredEvent {
 		var out []StoredEvent
@@ -134,10 +134,10 @@ func TestReadOnlyStoreKeepsFilterFigures(t *testing.T) {
 		return out
 	}
 	for _, f := range figureFilters() {
-		s.figures = nil
+		s.figures, s.ahead = nil, nil
 		want := readPages(t, s, "run", f)
 		wantStream := stream(f)
-		s.figures = kept
+		s.figures, s.ahead = kept, ahead
 		if got := stream(f); !reflect.DeepEqual(got, wantStream) {
 			t.Fatalf("%+v: the stream of a read-only Store differs: %d events, want %d", f, len(got), len(wantStream))
 		}
@@ -213,8 +213,8 @@ func TestFiguresFollowARunIngestedAgain(t *testing.T) {
 				t.Fatalf("the read-only reader's totals %v differ from the writer's %v", after[len(after)/2:], after[:len(after)/2])
 			}
 			for i, r := range readers {
-				if r.figures != nil {
-					t.Fatalf("reader %d on %s keeps filter figures", i, be.Name)
+				if r.figures != nil || r.ahead != nil {
+					t.Fatalf("reader %d on %s keeps filter figures or rows read ahead", i, be.Name)
 				}
 			}
 		})

@@ -88,7 +88,7 @@ func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, fi
 		// A known total sizes the first window to the filter's density,
 		// so that windows pay for narrowed filters too (a tick_min with an
 		// agent: a top-N sort of the rest of the run otherwise).
-		page.Events, err = s.pageByWindows(ctx, simulationID, f, bounds, total, page.Events)
+		page.Events, err = s.pageAhead(ctx, simulationID, f, bounds, total, page.Events)
 	default:
 		where, args := f.where(s.be, simulationID)
 		q := s.sql.selectEvents + " WHERE " + where + f.orderBy() + " LIMIT " + strconv.Itoa(f.Limit) + " OFFSET " + strconv.Itoa(f.Offset)
@@ -156,7 +156,7 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 
 // pageByWindows appends to dst a first page (or a cursor's next page) of a
 // broad filter: the events that match f, in its sort order and from its
-// cursor on, at most f.Limit of them. It reads seq windows that start at
+// cursor on, at most limit of them (f.Limit, or more to read ahead). It reads seq windows that start at
 // pageWindow values and double up to maxPageWindow, and stops as soon as
 // the page is full. Within a simulation seq order is (tick, seq) order —
 // ticks only grow from one PersistTickEvents call to the next — so a window
@@ -164,8 +164,8 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 // and a filter that matches often is answered from the first window
 // instead of a top-N sort over every match in the run. total, when known
 // (>= 0), is how many events of the range match: the first window is then
-// sized to hold a page at that density.
-func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, bounds func() (seqRange, error), total int64, dst []StoredEvent) ([]StoredEvent, error) {
+// sized to hold limit events at that density.
+func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, bounds func() (seqRange, error), total int64, limit int, dst []StoredEvent) ([]StoredEvent, error) {
 	r, err := bounds()
 	if err != nil {
 		return dst, err
@@ -177,13 +177,13 @@ func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventF
 	} else {
 		q += " ORDER BY seq"
 	}
-	want := len(dst) + f.Limit
+	want := len(dst) + limit
 	first := int64(pageWindow)
 	switch {
 	case f.seqContiguous():
-		first = int64(f.Limit) // every seq matches: the page is one window
+		first = int64(limit) // every seq matches: the page is one window
 	case total > 0:
-		first = densityWindow(f.Limit, total, r.hi-r.lo)
+		first = densityWindow(limit, total, r.hi-r.lo)
 	}
 	for window := first; lo < hi && len(dst) < want; window = min(2*window, maxPageWindow) {
 		var from, to int64

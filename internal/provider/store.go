@@ -66,6 +66,9 @@ type Store struct {
 	// figures keeps the event filters' totals and seq ranges where the
 	// database cannot change (unchanging); nil elsewhere (eventfigures.go).
 	figures *figuresCache
+	// ahead keeps the rows read past a page for the cursor that follows
+	// it, where the database cannot change; nil elsewhere (eventahead.go).
+	ahead *readAhead
 }
 
 // Open opens the database path names — a PostgreSQL database when path is
@@ -120,6 +123,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.dbh.Store(sqldb)
 	if s.unchanging() {
 		s.figures = newFiguresCache(maxCachedFigures)
+		s.ahead = newReadAhead(maxKeptRows)
 	}
 	if !opts.ReadOnly {
 		s.startHeartbeat()

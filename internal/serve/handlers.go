@@ -122,7 +122,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 	if len(page.Events) == page.Limit {
 		out.NextCursor = formatCursor(page.Next)
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeEventsPage(w, out)
 }
 
 // getEventSummary: GET /simulations/{sim_id}/events/summary — total,

@@ -82,6 +82,7 @@ func BenchmarkServeLoad(b *testing.B) {
 			var mine []time.Duration
 			var n int64
 			q := url.Values{}
+			lastSeq := int64(-1)
 			for time.Now().Before(deadline) {
 				if q.Get("after") == "" {
 					q = url.Values{"limit": {"100"}, "tick_min": {strconv.FormatInt(rng.Int64N(maxTick+1), 10)}}
@@ -94,16 +95,19 @@ func BenchmarkServeLoad(b *testing.B) {
 				}
 				t0 := time.Now()
 				resp, err := client.Get(base + "/simulations/" + url.PathEscape(sim) + "/events?" + q.Encode())
+				// A client reads each page whole and checks what it can
+				// of it cheaply: the filter's type and tick_min, and seq
+				// order within and across its pages.
 				var p struct {
-					Events     []json.RawMessage `json:"events"`
-					NextCursor string            `json:"next_cursor"`
+					Events     []loadEvent `json:"events"`
+					NextCursor string      `json:"next_cursor"`
 				}
 				if err == nil {
 					if resp.StatusCode != 200 {
 						body, _ := io.ReadAll(resp.Body)
 						err = fmt.Errorf("status %d: %s", resp.StatusCode, body)
-					} else {
-						err = json.NewDecoder(resp.Body).Decode(&p)
+					} else if err = json.NewDecoder(resp.Body).Decode(&p); err == nil {
+						err = checkPage(q, lastSeq, p.Events)
 					}
 					resp.Body.Close()
 				}
@@ -116,6 +120,9 @@ func BenchmarkServeLoad(b *testing.B) {
 					continue
 				}
 				n += int64(len(p.Events))
+				if len(p.Events) > 0 {
+					lastSeq = p.Events[len(p.Events)-1].Seq
+				}
 				q.Set("after", p.NextCursor)
 			}
 			mu.Lock()
@@ -196,4 +203,29 @@ func residentMiB() float64 {
 	}
 	pages, _ := strconv.ParseFloat(f[1], 64)
 	return pages * float64(os.Getpagesize()) / (1 << 20)
+}
+
+// loadEvent is what a load client reads of each event.
+type loadEvent struct {
+	Seq       int64  `json:"seq"`
+	Tick      int64  `json:"tick"`
+	EventType string `json:"event_type"`
+}
+
+// checkPage checks a load client's page of the query q, which follows a
+// page ending at lastSeq when q has a cursor: ascending seq after it, the
+// ticks from tick_min on, the type asked for.
+func checkPage(q url.Values, lastSeq int64, events []loadEvent) error {
+	tickMin, _ := strconv.ParseInt(q.Get("tick_min"), 10, 64)
+	prev := int64(-1)
+	if q.Get("after") != "" {
+		prev = lastSeq
+	}
+	for _, ev := range events {
+		if ev.Seq <= prev || ev.Tick < tickMin || (q.Has("event_type") && ev.EventType != q.Get("event_type")) {
+			return fmt.Errorf("page of %s: event seq %d tick %d type %s after seq %d", q.Encode(), ev.Seq, ev.Tick, ev.EventType, prev)
+		}
+		prev = ev.Seq
+	}
+	return nil
 }

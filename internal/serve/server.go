@@ -70,6 +70,9 @@ type Server struct {
 
 	tlMu     sync.Mutex
 	timeline map[string]*timelineEntry
+
+	// pageBuffers recycles the events pages' output (tens of KiB each).
+	pageBuffers sync.Pool
 }
 
 // New returns a Server reading store, which it does not close.
