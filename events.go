@@ -177,8 +177,12 @@ func filterFromInternal(p provider.EventFilter) EventFilter {
 // the range of the run it spans (at most 8,192 filters, least recently
 // used dropped), so pages after the first skip the counting: DuckDB's
 // file lock lets no process write the file while the Store has it open,
-// so they stay true. A read-write Store, and any Store on PostgreSQL
-// (other processes write there), reads them again for every page.
+// so they stay true. Such a Store also reads a page's events with the
+// next several pages' (up to 1,000 rows) in one query, and keeps those for
+// the request whose After is this page's Next (each handed out once, at
+// most 65,536 rows kept): a client paging with the cursor costs a query
+// every few pages. A read-write Store, and any Store on PostgreSQL (other
+// processes write there), reads everything again for every page.
 //
 // Errors: ErrSimulationNotFound, ErrInvalidFilter (TickMin > TickMax, an
 // unknown sort, a filter string that is not UTF-8, an event type with a

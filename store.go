@@ -42,7 +42,8 @@ type Options struct {
 	// write fails. Several read-only processes can share a DuckDB file,
 	// but not with a writer; since the file cannot change while it is
 	// open, a read-only Store on DuckDB keeps each event filter's total
-	// for its later pages (GetSimulationEvents).
+	// for its later pages, and the rows it read past a page for the
+	// cursor that follows it (GetSimulationEvents).
 	ReadOnly bool
 	// NoAutoMigrate leaves the schema alone; Open then fails with
 	// ErrSchemaBehind when migrations are pending.

@@ -34,7 +34,8 @@ type EventPage struct {
 // with an agent, transaction or type it sorts every match, while paging
 // with the cursor (Next → After) stays cheap at any depth. A Store opened
 // ReadOnly on a DuckDB file keeps each filter's total and seq range
-// (eventfigures.go); other Stores read them for every page.
+// (eventfigures.go) and the rows read past a page for the cursor after it
+// (eventahead.go); other Stores read everything for every page.
 func (s *Store) GetSimulationEvents(ctx context.Context, simulationID string, filter EventFilter) (EventPage, error) {
 	f, err := filter.normalize()
 	if err != nil {

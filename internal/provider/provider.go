@@ -246,7 +246,8 @@ type Options struct {
 	// ReadOnly opens the file read-only (no migrations, no writes); several
 	// read-only processes can share a file, but not with a writer. On
 	// DuckDB, where no process can then change the file, the Store keeps
-	// each event filter's total and seq range (eventfigures.go).
+	// each event filter's total and seq range (eventfigures.go) and the
+	// rows read past a page for the cursor after it (eventahead.go).
 	ReadOnly bool
 	// NoAutoMigrate leaves the schema alone; Open then fails with
 	// migrate.ErrSchemaBehind when migrations are pending.
