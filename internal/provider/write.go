@@ -342,10 +342,9 @@ const pendingJump = 4096
 // memory for the whole group.
 const maxGroupJump = 1 << 17
 
-// groupCap is the capacity a buffer that fills a commit group needs: a
-// group closes at the tick that brings it to FlushEvents, so it holds up
-// to FlushEvents plus that tick. 0 in Durable mode, where a buffer holds
-// one tick.
+// groupCap is the commit group a buffer fills: a group closes at the tick
+// that brings it to FlushEvents, so it holds FlushEvents plus part of a
+// tick. 0 in Durable mode, where a buffer holds one tick.
 func (s *Store) groupCap() int {
 	if s.opts.Durability == Durable {
 		return 0
@@ -356,13 +355,17 @@ func (s *Store) groupCap() int {
 // growPending returns pending with room for n more events. Past
 // pendingJump buffered events it grows to group (plus the n) in one step;
 // below that, or when group is 0 or over maxGroupJump, as append would.
+// The buffer is recycled for the run's later groups (simState.spare).
 func growPending(pending []pendingEvent, n, group int) []pendingEvent {
 	need := len(pending) + n
 	if need <= cap(pending) {
 		return pending
 	}
 	if group > 0 && group <= maxGroupJump && need > pendingJump {
-		grown := make([]pendingEvent, len(pending), max(need, group+n))
+		// A quarter of a group to spare: the tick that closes a group
+		// takes it past FlushEvents, and growing a full buffer again
+		// would copy all of it.
+		grown := make([]pendingEvent, len(pending), max(need, group)+group/4)
 		copy(grown, pending)
 		return grown
 	}

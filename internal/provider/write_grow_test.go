@@ -20,7 +20,8 @@ func TestGrowPendingJumpsToTheGroup(t *testing.T) {
 		wantCapAtLeast int
 		wantCapBelow   int // 0: no bound
 	}{
-		{"past the jump", pendingJump, 300, 50_000, 50_300, 0},
+		{"past the jump", pendingJump, 300, 50_000, 62_500, 0},
+		{"a full group growing again", 50_100, 700, 50_000, 62_500, 0},
 		{"small", 100, 300, 50_000, 400, 50_000},
 		{"durable", pendingJump, 300, 0, pendingJump + 300, 50_000},
 		{"huge group", pendingJump, 300, maxGroupJump + 1, pendingJump + 300, maxGroupJump},
