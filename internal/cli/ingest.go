@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -305,12 +306,22 @@ func checkResume(e *env, store *simdb.Store, f ingestFlags, config json.RawMessa
 // group that runs out under a doubled limit (Options.MemoryLimit).
 const ingestMemoryLimit = "32MB"
 
+// ingestThreads is DuckDB's thread count for an ingest on a machine with
+// cores cores: one fewer than the cores, so that decoding the stream (Go,
+// one goroutine) keeps a core while DuckDB stores the previous commit
+// group. With as many threads as cores, the query thread of each insert
+// spins waiting for DuckDB's worker while competing with the decoder: on 2
+// cores that cost 15–20% more CPU for no shorter ingest (BENCHMARKS.md).
+func ingestThreads(cores int) int {
+	return max(1, cores-1)
+}
+
 // ingestOptions are the Options `simdb ingest` opens the database with:
-// ingestMemoryLimit unless --memory-limit was given, and the C heap
-// trimmed after large commits. bench's ingest step uses them too, so it
-// measures the same thing.
+// ingestMemoryLimit unless --memory-limit was given, the C heap trimmed
+// after large commits, and DuckDB kept to ingestThreads. bench's ingest
+// step uses them too, so it measures the same thing.
 func (e *env) ingestOptions() simdb.Options {
-	opts := simdb.Options{MemoryLimit: ingestMemoryLimit, TrimCHeap: true}
+	opts := simdb.Options{MemoryLimit: ingestMemoryLimit, TrimCHeap: true, Threads: ingestThreads(runtime.NumCPU())}
 	if e.memoryLimitSet {
 		opts.MemoryLimit = e.memoryLimit
 	}

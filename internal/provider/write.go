@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -297,13 +298,18 @@ func (s *Store) persistTick(ctx context.Context, id string, tick int64, events [
 	if len(st.pending) == 0 && st.spare != nil {
 		st.pending, st.spare = st.spare, nil
 	}
+	st.pending = growPending(st.pending, len(events), s.groupCap())
+	base := len(st.pending)
+	st.pending = st.pending[:base+len(events)]
 	for i := range events {
-		pe := pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day,
+		// Filled in place: a pendingEvent is a quarter of a KB, and
+		// building one to append it copied it twice.
+		pe := &st.pending[base+i]
+		*pe = pendingEvent{ev: events[i], seq: st.nextSeq, tick: tick, day: day,
 			at: at.Add(time.Duration(i) * time.Microsecond)}
 		if stamps != nil {
 			pe.at, pe.created = stamps[i].at, stamps[i].created
 		}
-		st.pending = append(st.pending, pe)
 		st.nextSeq++
 	}
 	st.lastTick = tick
@@ -321,6 +327,49 @@ func (s *Store) persistTick(ctx context.Context, id string, tick int64, events [
 	}
 	st.ackTick = tick
 	return len(events), nil
+}
+
+// pendingJump is the buffered events past which a pending buffer that
+// must grow grows to a whole commit group at once (groupCap) instead of
+// doubling: a run with that many events pending will most likely fill the
+// group, and regrowing a buffer of quarter-KB entries with pointers by
+// doubling (copying, zeroing and write barriers) cost about 6% of an
+// ingest's CPU on the medium stream (BENCHMARKS.md).
+const pendingJump = 4096
+
+// maxGroupJump bounds that step: with a larger FlushEvents the buffer
+// doubles as append grows it, so a run smaller than its group never holds
+// memory for the whole group.
+const maxGroupJump = 1 << 17
+
+// groupCap is the commit group a buffer fills: a group closes at the tick
+// that brings it to FlushEvents, so it holds FlushEvents plus part of a
+// tick. 0 in Durable mode, where a buffer holds one tick.
+func (s *Store) groupCap() int {
+	if s.opts.Durability == Durable {
+		return 0
+	}
+	return s.opts.FlushEvents
+}
+
+// growPending returns pending with room for n more events. Past
+// pendingJump buffered events it grows to group (plus the n) in one step;
+// below that, or when group is 0 or over maxGroupJump, as append would.
+// The buffer is recycled for the run's later groups (simState.spare).
+func growPending(pending []pendingEvent, n, group int) []pendingEvent {
+	need := len(pending) + n
+	if need <= cap(pending) {
+		return pending
+	}
+	if group > 0 && group <= maxGroupJump && need > pendingJump {
+		// A quarter of a group to spare: the tick that closes a group
+		// takes it past FlushEvents, and growing a full buffer again
+		// would copy all of it.
+		grown := make([]pendingEvent, len(pending), max(need, group)+group/4)
+		copy(grown, pending)
+		return grown
+	}
+	return slices.Grow(pending, n)
 }
 
 // checkLost refuses what would build on acknowledged ticks that a failed
