@@ -27,7 +27,7 @@ PGTEST   := scripts/pgtest.sh
 # wait on each other's locks, sleeps and servers as much as on the cores.
 TESTFLAGS := -count=1 -vet=off -p 4
 
-.PHONY: all build demo test test-race test-race-root test-race-cli test-race-backends test-race-rest test-corpus test-corpus-top test-corpus-backends test-corpus-norace test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
+.PHONY: all build demo test test-race test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest test-corpus test-corpus-root test-corpus-cli test-corpus-event test-corpus-backends-root test-corpus-backends-cli test-corpus-norace FORCE test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
 
 all: check test
 
@@ -64,39 +64,74 @@ NORACE_PKGS = ./internal/simgen
 # here.
 CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus|TestPostgresWorkerProcesses|TestPostgresKilledWriterResumes|TestIngestHugeLine|TestIngestUnderTinyMemoryLimit|TestBenchReportsEveryStep|TestBenchPostgresStepsReportTheirOwnCPU
 
-# test-race is four targets that `make -j` runs side by side, so that no
+# test-race is five targets that `make -j` runs side by side, so that no
 # package's test binary is alone on the critical path: the root package,
-# the CLI, the other backends' runs of both (TestBackends, TestCLIBackends),
-# and every other package.
+# the CLI, the other backends' runs of each (TestBackends, TestCLIBackends),
+# and every other package. The root package's and the CLI's test binaries
+# are built once each (TESTBIN) and run by two targets (scripts/runtest.sh
+# runs one as go test would): each is a large cgo link.
 BACKEND_TESTS = ^(TestBackends|TestCLIBackends)$$
-RACE = SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST) $(GO) test $(GOTAGS) $(TESTFLAGS) -race
-test-race: test-race-root test-race-cli test-race-backends test-race-rest
+TESTBIN  := $(BIN)/test
+RUNTEST  := scripts/runtest.sh
+RACEENV  = SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST)
+RACE = $(RACEENV) $(GO) test $(GOTAGS) $(TESTFLAGS) -race
+test-race: test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest
 
-test-race-root:
-	$(RACE) -skip '$(BACKEND_TESTS)' .
+test-race-root: $(TESTBIN)/root.race.test
+	$(RACEENV) $(RUNTEST) $< . -test.skip '$(BACKEND_TESTS)'
 
-test-race-cli:
-	$(RACE) -skip '$(BACKEND_TESTS)' ./internal/cli/
+test-race-cli: $(TESTBIN)/cli.race.test
+	$(RACEENV) $(RUNTEST) $< internal/cli -test.skip '$(BACKEND_TESTS)'
 
-test-race-backends:
-	$(RACE) -run '$(BACKEND_TESTS)' . ./internal/cli/
+test-race-backends-root: $(TESTBIN)/root.race.test
+	$(RACEENV) $(RUNTEST) $< . -test.run '$(BACKEND_TESTS)'
+
+test-race-backends-cli: $(TESTBIN)/cli.race.test
+	$(RACEENV) $(RUNTEST) $< internal/cli -test.run '$(BACKEND_TESTS)'
 
 test-race-rest:
 	$(RACE) $$($(GO) list $(PKGS) | grep -v -e '/simdb$$' -e /internal/cli$$ -e /internal/crashtest $(NORACE_PKGS:./%=-e /%$$))
 
-## test-corpus: CORPUS_TESTS and NORACE_PKGS without -race, in three
-## targets that `make -j` runs side by side. The same tests on the other
-## backends run as subtests of TestBackends and TestCLIBackends.
-test-corpus: test-corpus-top test-corpus-backends test-corpus-norace
+## test-corpus: CORPUS_TESTS and NORACE_PKGS without -race, in targets
+## that `make -j` runs side by side. The same tests on the other backends
+## run as subtests of TestBackends and TestCLIBackends.
+CORPUS_RUN = -test.run '^($(CORPUS_TESTS))$$'
+BACKENDS_CORPUS_RUN = -test.run '$(BACKEND_TESTS)/.*/^($(subst Test,,$(CORPUS_TESTS)))$$'
+test-corpus: test-corpus-root test-corpus-cli test-corpus-event test-corpus-backends-root test-corpus-backends-cli test-corpus-norace
 
-test-corpus-top:
-	$(PGTEST) $(GO) test $(GOTAGS) $(TESTFLAGS) -run '^($(CORPUS_TESTS))$$' . ./internal/event/ ./internal/cli/
+test-corpus-root: $(TESTBIN)/root.test
+	$(PGTEST) $(RUNTEST) $< . $(CORPUS_RUN)
 
-test-corpus-backends:
-	$(PGTEST) $(GO) test $(GOTAGS) $(TESTFLAGS) -run '$(BACKEND_TESTS)/.*/^($(subst Test,,$(CORPUS_TESTS)))$$' . ./internal/cli/
+test-corpus-cli: $(TESTBIN)/cli.test
+	$(PGTEST) $(RUNTEST) $< internal/cli $(CORPUS_RUN)
+
+test-corpus-event:
+	$(GO) test $(GOTAGS) $(TESTFLAGS) -run '^($(CORPUS_TESTS))$$' ./internal/event/
+
+test-corpus-backends-root: $(TESTBIN)/root.test
+	$(PGTEST) $(RUNTEST) $< . $(BACKENDS_CORPUS_RUN)
+
+test-corpus-backends-cli: $(TESTBIN)/cli.test
+	$(PGTEST) $(RUNTEST) $< internal/cli $(BACKENDS_CORPUS_RUN)
 
 test-corpus-norace:
 	$(GO) test $(GOTAGS) $(TESTFLAGS) $(NORACE_PKGS)
+
+# The test binaries are linked on every make test (FORCE): go test -c
+# rebuilds only what changed, but always links.
+$(TESTBIN)/root.race.test: FORCE
+	$(GO) test $(GOTAGS) -vet=off -race -c -o $@ .
+
+$(TESTBIN)/cli.race.test: FORCE
+	$(GO) test $(GOTAGS) -vet=off -race -c -o $@ ./internal/cli/
+
+$(TESTBIN)/root.test: FORCE
+	$(GO) test $(GOTAGS) -vet=off -c -o $@ .
+
+$(TESTBIN)/cli.test: FORCE
+	$(GO) test $(GOTAGS) -vet=off -c -o $@ ./internal/cli/
+
+FORCE:
 
 ## test-browser: simdb serve's web page in headless Chromium (e2e/, a module
 ## of its own so that importers of simdb get no browser driver). Skips with a
