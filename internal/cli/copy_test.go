@@ -38,40 +38,57 @@ func TestCopyCorpus(t *testing.T) {
 	for _, name := range names {
 		a, _ = corpusDB(t, name)
 	}
-	for _, hop := range [][2]string{{a, pg}, {pg, c}} {
-		r := mustCLI(t, "copy", "--from", hop[0], "--to", hop[1], "--all")
+	copyAll := func(t *testing.T, from, to string) {
+		t.Helper()
+		r := mustCLI(t, "copy", "--from", from, "--to", to, "--all")
 		for _, name := range names {
 			if !regexp.MustCompile(`(?m)^copied  ` + name + ` \(\d+ events\)$`).MatchString(r.stdout) {
-				t.Errorf("copy %s -> %s: %s", hop[0], hop[1], r)
+				t.Errorf("copy %s -> %s: %s", from, to, r)
 			}
 		}
 		if r.stderr != "" {
 			t.Errorf("copy printed on stderr (not a terminal): %q", r.stderr)
 		}
-		if hop[1] == pg && !testing.Short() {
-			// The large stream's exports from PostgreSQL (TestRoundTripCorpus
-			// checks the smaller streams' there): JSONL byte for byte, and
-			// Parquet, which spills 1.1M rows through a scratch file.
-			out, pq := filepath.Join(dir, "large-pg.jsonl"), filepath.Join(dir, "large-pg.parquet")
-			mustCLI(t, "--db", pg, "export", "large", "--format", "jsonl", "--out", out)
-			n := sameAsGunzipped(t, out, testutil.CorpusFile(t, "large.jsonl.gz"))
-			mustCLI(t, "--db", pg, "export", "large", "--format", "parquet", "--out", pq)
-			if got := parquetCount(t, pq); got != n {
-				t.Errorf("parquet export of large from PostgreSQL holds %d rows, want %d", got, n)
+	}
+	copyAll(t, a, pg)
+	// From PostgreSQL, side by side: the large stream's exports, and the
+	// copy onto DuckDB, whose runs are then exported and compared with
+	// the source's, each stream by itself.
+	t.Run("from-postgres", func(t *testing.T) {
+		if !testing.Short() {
+			t.Run("large-exports", func(t *testing.T) {
+				t.Parallel()
+				// TestRoundTripCorpus checks the smaller streams' exports
+				// from PostgreSQL: JSONL byte for byte, and Parquet, which
+				// spills 1.1M rows through a scratch file.
+				out, pq := filepath.Join(dir, "large-pg.jsonl"), filepath.Join(dir, "large-pg.parquet")
+				mustCLI(t, "--db", pg, "export", "large", "--format", "jsonl", "--out", out)
+				n := sameAsGunzipped(t, out, testutil.CorpusFile(t, "large.jsonl.gz"))
+				os.Remove(out)
+				mustCLI(t, "--db", pg, "export", "large", "--format", "parquet", "--out", pq)
+				if got := parquetCount(t, pq); got != n {
+					t.Errorf("parquet export of large from PostgreSQL holds %d rows, want %d", got, n)
+				}
+				os.Remove(pq)
+			})
+		}
+		t.Run("to-duckdb", func(t *testing.T) {
+			t.Parallel()
+			copyAll(t, pg, c)
+			for _, name := range names {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					out := filepath.Join(dir, name+".jsonl")
+					mustCLI(t, "--db", c, "export", name, "--format", "jsonl", "--out", out)
+					sameAsGunzipped(t, out, testutil.CorpusFile(t, name+".jsonl.gz"))
+					os.Remove(out)
+					if r := mustCLI(t, "--db", a, "diff", name, name, "--db-b", c); !strings.HasPrefix(r.stdout, "identical (") {
+						t.Errorf("diff %s across the copies: %s", name, r)
+					}
+				})
 			}
-			os.Remove(out)
-			os.Remove(pq)
-		}
-	}
-	for _, name := range names {
-		out := filepath.Join(dir, name+".jsonl")
-		mustCLI(t, "--db", c, "export", name, "--format", "jsonl", "--out", out)
-		sameAsGunzipped(t, out, testutil.CorpusFile(t, name+".jsonl.gz"))
-		if r := mustCLI(t, "--db", a, "diff", name, name, "--db-b", c); !strings.HasPrefix(r.stdout, "identical (") {
-			t.Errorf("diff %s across the copies: %s", name, r)
-		}
-		os.Remove(out)
-	}
+		})
+	})
 	// A second copy skips what is there: named runs onto PostgreSQL, every
 	// run onto DuckDB. (Deciding to skip compares each run whole, as diff
 	// does; the large stream is compared in one direction only.)

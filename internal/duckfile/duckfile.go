@@ -63,13 +63,37 @@ type Options struct {
 	// ReadOnly opens the file in DuckDB's read_only access mode: several
 	// read-only processes may share a file, but not with a writer.
 	ReadOnly bool
-	// Threads caps DuckDB's worker threads (0 = DuckDB's default, one per
-	// core).
+	// Threads caps DuckDB's worker threads. 0: ThreadsEnv's value when it
+	// is set, else DuckDB's default, one per core.
 	Threads int
 	// MemoryLimit caps DuckDB's buffer manager, e.g. "256MB" ("" = DuckDB's
 	// default, 80% of RAM). DuckDB keeps written blocks cached up to the
 	// limit, so a long ingest grows to it; below it DuckDB evicts or spills.
 	MemoryLimit string
+}
+
+// ThreadsEnv names the environment variable that sets DuckDB's threads
+// for every database a process opens without a thread count of its own
+// (Options.Threads 0): a process-wide setting, like GOMAXPROCS, for the
+// operator of a busy or CPU-limited machine. DuckDB's default of one
+// thread per core is what its parallel queries want on an idle machine;
+// where many databases share the cores (make test runs a dozen test
+// processes on two), each query's thread spins waiting for the pool's
+// workers instead (BENCHMARKS.md, "make test").
+const ThreadsEnv = "SIMDB_DUCKDB_THREADS"
+
+// threadsFromEnv is ThreadsEnv's value, 0 when it is unset or empty; any
+// other value that is not a positive integer is an error naming it.
+func threadsFromEnv() (int, error) {
+	v := os.Getenv(ThreadsEnv)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s=%q: want a positive number of DuckDB threads", ThreadsEnv, v)
+	}
+	return n, nil
 }
 
 // RowGroupSize is the row group size simdb writes with (DuckDB's default is
@@ -102,6 +126,13 @@ const Catalog = "simdb"
 // does not carry DuckDB's header fails with ErrNotDatabase, before anything
 // reads or writes it, whatever its name.
 func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
+	if opts.Threads == 0 {
+		n, err := threadsFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		opts.Threads = n
+	}
 	var params []string
 	if opts.Threads > 0 {
 		params = append(params, "threads="+strconv.Itoa(opts.Threads))
