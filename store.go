@@ -56,7 +56,9 @@ type Options struct {
 	// FlushInterval bounds how long an event waits in the buffer (default
 	// one second).
 	FlushInterval time.Duration
-	// Threads caps DuckDB's worker threads (0: one per core).
+	// Threads caps DuckDB's worker threads. 0: the environment variable
+	// SIMDB_DUCKDB_THREADS when it is set (a setting for the whole
+	// process), else one per core.
 	Threads int
 	// MemoryLimit is DuckDB's buffer-manager limit, e.g. "256MB" ("" is
 	// DuckDB's default of 80% of RAM, which a long ingest grows into

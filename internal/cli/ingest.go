@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/spf13/cobra"
 )
 
@@ -318,10 +320,14 @@ func ingestThreads(cores int) int {
 
 // ingestOptions are the Options `simdb ingest` opens the database with:
 // ingestMemoryLimit unless --memory-limit was given, the C heap trimmed
-// after large commits, and DuckDB kept to ingestThreads. bench's ingest
-// step uses them too, so it measures the same thing.
+// after large commits, and DuckDB kept to ingestThreads unless
+// SIMDB_DUCKDB_THREADS sets the threads of the whole process. bench's
+// ingest step uses them too, so it measures the same thing.
 func (e *env) ingestOptions() simdb.Options {
-	opts := simdb.Options{MemoryLimit: ingestMemoryLimit, TrimCHeap: true, Threads: ingestThreads(runtime.NumCPU())}
+	opts := simdb.Options{MemoryLimit: ingestMemoryLimit, TrimCHeap: true}
+	if os.Getenv(duckfile.ThreadsEnv) == "" {
+		opts.Threads = ingestThreads(runtime.NumCPU())
+	}
 	if e.memoryLimitSet {
 		opts.MemoryLimit = e.memoryLimit
 	}

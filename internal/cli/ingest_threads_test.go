@@ -6,13 +6,16 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/simcash/simdb/internal/duckfile"
 	"github.com/simcash/simdb/internal/provider"
 )
 
 // TestIngestLeavesACoreToTheDecoder: ingest gives DuckDB one thread fewer
 // than the machine's cores (at least one), and a Store opened with that
-// count runs DuckDB with it.
+// count runs DuckDB with it; SIMDB_DUCKDB_THREADS, when set, decides
+// instead.
 func TestIngestLeavesACoreToTheDecoder(t *testing.T) {
+	t.Setenv(duckfile.ThreadsEnv, "")
 	for cores, want := range map[int]int{1: 1, 2: 1, 4: 3, 16: 15} {
 		if got := ingestThreads(cores); got != want {
 			t.Errorf("ingestThreads(%d) = %d, want %d", cores, got, want)
@@ -35,5 +38,10 @@ func TestIngestLeavesACoreToTheDecoder(t *testing.T) {
 	}
 	if threads != opts.Threads {
 		t.Fatalf("DuckDB runs with %d threads, want %d", threads, opts.Threads)
+	}
+
+	t.Setenv(duckfile.ThreadsEnv, "3")
+	if opts := e.ingestOptions(); opts.Threads != 0 {
+		t.Fatalf("under %s=3, ingestOptions().Threads = %d, want 0 (the variable decides)", duckfile.ThreadsEnv, opts.Threads)
 	}
 }
