@@ -27,7 +27,7 @@ PGTEST   := scripts/pgtest.sh
 # wait on each other's locks, sleeps and servers as much as on the cores.
 TESTFLAGS := -count=1 -vet=off -p 4
 
-.PHONY: all build demo test test-race test-race-root-a test-race-root-b test-race-cli-a test-race-cli-b test-race-backends-root test-race-backends-cli test-race-rest test-corpus test-corpus-root test-corpus-cli test-corpus-event test-corpus-backends-root test-corpus-backends-cli test-corpus-norace FORCE test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
+.PHONY: all build demo test test-race test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest test-corpus test-corpus-root test-corpus-cli test-corpus-event test-corpus-backends-root test-corpus-backends-cli test-corpus-norace FORCE test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
 
 all: check test
 
@@ -49,11 +49,11 @@ demo: build
 #
 ## Every DuckDB database of make test runs one thread (SIMDB_DUCKDB_THREADS,
 ## internal/duckfile): a dozen test processes share the cores, and a
-## database with a thread per core spins waiting for its workers (80 CPU
+## database with a thread per core spins waiting for its workers (30–50 CPU
 ## seconds more on 2 cores; BENCHMARKS.md, "make test"). DuckDB's results do
 ## not depend on its threads; test-crash and the benchmarks run its default.
 test:
-	@SIMDB_DUCKDB_THREADS=1 $(PGTEST) $(MAKE) --no-print-directory -j20 test-race test-corpus test-browser
+	@SIMDB_DUCKDB_THREADS=1 $(PGTEST) $(MAKE) --no-print-directory -j8 test-race test-corpus test-browser
 
 ## test-race: every package with the race detector, except what test-corpus
 ## runs without it: the tests on the medium and large streams and those
@@ -70,10 +70,10 @@ NORACE_PKGS = ./internal/simgen
 # here.
 CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus|TestPostgresWorkerProcesses|TestPostgresKilledWriterResumes|TestIngestHugeLine|TestIngestUnderTinyMemoryLimit|TestBenchReportsEveryStep|TestBenchPostgresStepsReportTheirOwnCPU
 
-# test-race is seven targets that `make -j` runs side by side, so that no
-# package's test binary is alone on the critical path: the root package
-# and the CLI (each in two halves), the other backends' runs of each
-# (TestBackends, TestCLIBackends), and every other package. The root package's and the CLI's test binaries
+# test-race is five targets that `make -j` runs side by side, so that no
+# package's test binary is alone on the critical path: the root package,
+# the CLI, the other backends' runs of each (TestBackends,
+# TestCLIBackends), and every other package. The root package's and the CLI's test binaries
 # are built once each (TESTBIN) and run by two targets (scripts/runtest.sh
 # runs one as go test would): each is a large cgo link.
 BACKEND_TESTS = ^(TestBackends|TestCLIBackends)$$
@@ -81,26 +81,13 @@ TESTBIN  := $(BIN)/test
 RUNTEST  := scripts/runtest.sh
 RACEENV  = SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST)
 RACE = $(RACEENV) $(GO) test $(GOTAGS) $(TESTFLAGS) -race
-test-race: test-race-root-a test-race-root-b test-race-cli-a test-race-cli-b test-race-backends-root test-race-backends-cli test-race-rest
+test-race: test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest
 
-# The root package's and the CLI's own tests are the longest race runs:
-# each runs as two processes, split by name into halves of about equal
-# time (RACE_ROOT_A: the Query… tests and those from A to K; RACE_CLI_A:
-# those from E to I; the rest, examples and fuzz seeds included, in the
-# other half).
-RACE_ROOT_A = ^Test[A-KQ]
-test-race-root-a: $(TESTBIN)/root.race.test
-	$(RACEENV) $(RUNTEST) $< . -test.run '$(RACE_ROOT_A)' -test.skip '$(BACKEND_TESTS)'
+test-race-root: $(TESTBIN)/root.race.test
+	$(RACEENV) $(RUNTEST) $< . -test.skip '$(BACKEND_TESTS)'
 
-test-race-root-b: $(TESTBIN)/root.race.test
-	$(RACEENV) $(RUNTEST) $< . -test.skip '^($(RACE_ROOT_A:^%=%).*|TestBackends|TestCLIBackends)$$'
-
-RACE_CLI_A = ^Test[E-I]
-test-race-cli-a: $(TESTBIN)/cli.race.test
-	$(RACEENV) $(RUNTEST) $< internal/cli -test.run '$(RACE_CLI_A)' -test.skip '$(BACKEND_TESTS)'
-
-test-race-cli-b: $(TESTBIN)/cli.race.test
-	$(RACEENV) $(RUNTEST) $< internal/cli -test.skip '^($(RACE_CLI_A:^%=%).*|TestBackends|TestCLIBackends)$$'
+test-race-cli: $(TESTBIN)/cli.race.test
+	$(RACEENV) $(RUNTEST) $< internal/cli -test.skip '$(BACKEND_TESTS)'
 
 test-race-backends-root: $(TESTBIN)/root.race.test
 	$(RACEENV) $(RUNTEST) $< . -test.run '$(BACKEND_TESTS)'
