@@ -10,8 +10,9 @@ import (
 	"github.com/simcash/simdb/internal/simgen"
 )
 
-// openReadOnlyRun ingests a generated run into a fresh file and opens it
-// again ReadOnly, as simdb serve does.
+// openReadOnlyRun ingests a generated run into a fresh file, checks that
+// the read-write Store that wrote it kept no figures or rows, and opens the
+// file again ReadOnly, as simdb serve does.
 func openReadOnlyRun(t *testing.T) *Store {
 	t.Helper()
 	ctx := context.Background()
@@ -21,8 +22,8 @@ func openReadOnlyRun(t *testing.T) *Store {
 		t.Fatal(err)
 	}
 	ingestGenerated(t, w, "run", simgen.Options{Agents: 5, Days: 2, TicksPerDay: 10, Seed: 3, EventsPerTick: 30})
-	if w.ahead != nil {
-		t.Fatal("a read-write Store keeps rows read ahead")
+	if w.figures != nil || w.ahead != nil {
+		t.Fatal("a read-write Store keeps filter figures or rows read ahead")
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

@@ -102,23 +102,7 @@ func readPages(t *testing.T, s *Store, simulationID string, f EventFilter) []Eve
 // without them, for filters of every shape, sorts, cursors and offsets.
 func TestReadOnlyStoreKeepsFilterFigures(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "figures.duckdb")
-	w, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ingestGenerated(t, w, "run", simgen.Options{Agents: 5, Days: 2, TicksPerDay: 10, Seed: 3, EventsPerTick: 30})
-	if w.figures != nil {
-		t.Fatal("a read-write Store keeps filter figures")
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, path, Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openReadOnlyRun(t) // and checks that the writer kept nothing
 	kept, ahead := s.figures, s.ahead
 	if kept == nil || ahead == nil {
 		t.Fatalf("a read-only DuckDB Store keeps no filter figures (%v) or rows read ahead (%v)", kept != nil, ahead != nil)
