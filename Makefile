@@ -49,7 +49,7 @@ demo: build
 #
 ## Every DuckDB database of make test runs one thread (SIMDB_DUCKDB_THREADS,
 ## internal/duckfile): a dozen test processes share the cores, and a
-## database with a thread per core spins waiting for its workers (30–50 CPU
+## database with a thread per core spins waiting for its workers (20–50 CPU
 ## seconds more on 2 cores; BENCHMARKS.md, "make test"). DuckDB's results do
 ## not depend on its threads; test-crash and the benchmarks run its default.
 test:

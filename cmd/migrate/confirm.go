@@ -109,9 +109,10 @@ type refusal struct{ msg string }
 func (r refusal) Error() string { return r.msg }
 
 // confirmLoss asks for consent to run a data-dropping command on the
-// database messages call name. It returns nil when the caller may go on:
-// yes was given, or a terminal user typed word. Otherwise a refusal (nothing has been changed),
-// or the error that kept it from asking.
+// database its messages call name. It returns nil when the caller may go
+// on: yes was given, or a terminal user typed word.word. Otherwise it
+// returns a refusal (nothing has been changed) or the error that kept it
+// from asking.
 func confirmLoss(ctx context.Context, db *sql.DB, name string, word confirmWord, cmd string, lossy []lossyDown, yes bool, term terminal, stderr io.Writer) error {
 	if len(lossy) == 0 || yes {
 		return nil

@@ -59,6 +59,8 @@ func newReadAhead(max int) *readAhead {
 
 // take removes key's rows and returns them when they answer a page of
 // limit events: at least limit of them, or every match that is left.
+// Rows too few for the page are dropped all the same: the page reads them
+// again with the rest.
 func (c *readAhead) take(key aheadKey, limit int) (rows []StoredEvent, complete, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -122,7 +124,7 @@ func (s *Store) pageAhead(ctx context.Context, simulationID string, f EventFilte
 	}
 	rows, complete, ok := s.ahead.take(key, f.Limit)
 	if !ok {
-		want := min(max(readAheadPages*f.Limit, f.Limit), max(maxReadAheadRows, f.Limit))
+		want := max(min(readAheadPages*f.Limit, maxReadAheadRows), f.Limit)
 		var err error
 		if rows, err = s.pageByWindows(ctx, simulationID, f, bounds, total, want, nil); err != nil {
 			return dst, err

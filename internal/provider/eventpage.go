@@ -157,9 +157,9 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 
 // pageByWindows appends to dst a first page (or a cursor's next page) of a
 // broad filter: the events that match f, in its sort order and from its
-// cursor on, at most limit of them (f.Limit, or more to read ahead). It reads seq windows that start at
-// pageWindow values and double up to maxPageWindow, and stops as soon as
-// the page is full. Within a simulation seq order is (tick, seq) order —
+// cursor on, at most limit of them (f.Limit, or more to read ahead). It
+// reads seq windows that start at pageWindow values and double up to
+// maxPageWindow, and stops as soon as the page is full. Within a simulation seq order is (tick, seq) order —
 // ticks only grow from one PersistTickEvents call to the next — so a window
 // is a range predicate DuckDB answers from a few row groups (zone maps),
 // and a filter that matches often is answered from the first window

@@ -47,23 +47,19 @@ func (s *Server) writeEventsPage(w http.ResponseWriter, out eventsPage) {
 	}
 	b = append(b, ']')
 	b = append(b, rest[len(head):]...)
-	b = append(b, '\n')
 	*bp = b
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	writeJSONBody(w, http.StatusOK, b)
 }
 
 // encodable says whether encoding/json can write e: time.Time refuses
 // years outside 0..9999.
 func encodable(e *simdb.StoredEvent) bool {
-	for _, t := range []time.Time{e.EventTimestamp, e.CreatedAt} {
-		if y := t.Year(); y < 0 || y > 9999 {
-			return false
-		}
-	}
-	return true
+	return jsonYear(e.EventTimestamp) && jsonYear(e.CreatedAt)
+}
+
+func jsonYear(t time.Time) bool {
+	y := t.Year()
+	return y >= 0 && y <= 9999
 }
 
 // appendEventJSON appends json.Marshal(e) for an encodable e.

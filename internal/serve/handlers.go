@@ -19,6 +19,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"detail":"internal error: encoding the answer failed"}`)
 	}
+	writeJSONBody(w, status, b)
+}
+
+// writeJSONBody answers with the JSON document b and a newline, never
+// cached.
+func writeJSONBody(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
