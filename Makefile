@@ -21,11 +21,21 @@ TOOL     := $(GO) tool -modfile=tools/go.mod
 # cluster (removed afterwards) unless the variable already names one. Plain
 # `go test` without it skips those tests with a message.
 PGTEST   := scripts/pgtest.sh
+# make test's files, the PostgreSQL cluster's included, go to a folder in
+# memory when the machine has one to spare (scripts/ramdir.sh says why).
+RAMDIR   := scripts/ramdir.sh
 # make test's go test flags: no cached results; no vet (make check vets
 # every package in both builds; each go test would vet its packages again);
 # four test binaries at once, not one per core, since make test's steps
-# wait on each other's locks, sleeps and servers as much as on the cores.
-TESTFLAGS := -count=1 -vet=off -p 4
+# wait on each other's locks, sleeps and servers as much as on the cores;
+# and each test binary on one core (-cpu 1, ONECPU for the binaries
+# scripts/runtest.sh runs): a dozen of them share two cores, and each
+# one's idle Go scheduler threads spin looking for work on a core another
+# test needs (about 25 CPU seconds of make test; BENCHMARKS.md, "make
+# test"). The corpus tests of the root package and the CLI, the longest
+# steps, keep both cores.
+TESTFLAGS := -count=1 -vet=off -p 4 -cpu 1
+ONECPU    := -test.cpu 1
 
 .PHONY: all build demo test test-race test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest test-corpus test-corpus-root test-corpus-cli test-corpus-event test-corpus-backends-root test-corpus-backends-cli test-corpus-norace FORCE test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
 
@@ -52,8 +62,12 @@ demo: build
 ## database with a thread per core spins waiting for its workers (20–50 CPU
 ## seconds more on 2 cores; BENCHMARKS.md, "make test"). DuckDB's results do
 ## not depend on its threads; test-crash and the benchmarks run its default.
+## Its files go to a folder in memory when there is one (RAMDIR), each test
+## binary runs on one core but the two longest (TESTFLAGS), and every step
+## starts at once (-j16): make test is CPU-bound, and this is what took it
+## under 3 minutes (BENCHMARKS.md, "make test").
 test:
-	@SIMDB_DUCKDB_THREADS=1 $(PGTEST) $(MAKE) --no-print-directory -j8 test-race test-corpus test-browser
+	@SIMDB_DUCKDB_THREADS=1 $(RAMDIR) $(PGTEST) $(MAKE) --no-print-directory -j16 test-race test-corpus test-browser
 
 ## test-race: every package with the race detector, except what test-corpus
 ## runs without it: the tests on the medium and large streams and those
@@ -65,10 +79,11 @@ test:
 # that starts goroutines does not belong here.
 NORACE_PKGS = ./internal/simgen
 # Tests that read the medium or large stream (testutil.CorpusFile skips them
-# under -race in test-race), or whose work runs in child processes or on one
-# goroutine over a big input (testutil.SkipUnderMakeRace); a new one belongs
-# here.
-CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus|TestPostgresWorkerProcesses|TestPostgresKilledWriterResumes|TestIngestHugeLine|TestIngestUnderTinyMemoryLimit|TestBenchReportsEveryStep|TestBenchPostgresStepsReportTheirOwnCPU
+# under -race in test-race), or whose work runs in child processes or one
+# call at a time over a big input or many small ones (testutil.SkipUnderMakeRace);
+# a new one belongs here. The tests of concurrent use, of StreamEvents'
+# read-ahead and of the buffered writer's flusher stay under -race.
+CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|TestIngestConfigUnderScenario|TestCorpusRoundTrip|TestStoredDetailsReadableByDuckDB|TestFiltersCountScenarioParties|TestConfigFromCorpusMetaFile|TestCorpusWithoutConfigStatesItsSize|TestRunSizeRecordedFromEvents|TestQueryRealStreamParticipants|TestCopyCorpus|TestPostgresWorkerProcesses|TestPostgresKilledWriterResumes|TestIngestHugeLine|TestIngestUnderTinyMemoryLimit|TestBenchReportsEveryStep|TestBenchPostgresStepsReportTheirOwnCPU|TestQueryFilters|TestQueryKeysetMatchesOffset|TestSimCashOrderIsSeqOrder|TestSmallStreamRoundTrip|TestHostileInputs
 
 # test-race is five targets that `make -j` runs side by side, so that no
 # package's test binary is alone on the critical path: the root package,
@@ -84,16 +99,16 @@ RACE = $(RACEENV) $(GO) test $(GOTAGS) $(TESTFLAGS) -race
 test-race: test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest
 
 test-race-root: $(TESTBIN)/root.race.test
-	$(RACEENV) $(RUNTEST) $< . -test.skip '$(BACKEND_TESTS)'
+	$(RACEENV) $(RUNTEST) $< . -test.skip '$(BACKEND_TESTS)' $(ONECPU)
 
 test-race-cli: $(TESTBIN)/cli.race.test
-	$(RACEENV) $(RUNTEST) $< internal/cli -test.skip '$(BACKEND_TESTS)'
+	$(RACEENV) $(RUNTEST) $< internal/cli -test.skip '$(BACKEND_TESTS)' $(ONECPU)
 
 test-race-backends-root: $(TESTBIN)/root.race.test
-	$(RACEENV) $(RUNTEST) $< . -test.run '$(BACKEND_TESTS)'
+	$(RACEENV) $(RUNTEST) $< . -test.run '$(BACKEND_TESTS)' $(ONECPU)
 
 test-race-backends-cli: $(TESTBIN)/cli.race.test
-	$(RACEENV) $(RUNTEST) $< internal/cli -test.run '$(BACKEND_TESTS)'
+	$(RACEENV) $(RUNTEST) $< internal/cli -test.run '$(BACKEND_TESTS)' $(ONECPU)
 
 test-race-rest:
 	$(RACE) $$($(GO) list $(PKGS) | grep -v -e '/simdb$$' -e /internal/cli$$ -e /internal/crashtest $(NORACE_PKGS:./%=-e /%$$))
@@ -115,10 +130,10 @@ test-corpus-event:
 	$(GO) test $(GOTAGS) $(TESTFLAGS) -run '^($(CORPUS_TESTS))$$' ./internal/event/
 
 test-corpus-backends-root: $(TESTBIN)/root.test
-	$(PGTEST) $(RUNTEST) $< . $(BACKENDS_CORPUS_RUN)
+	$(PGTEST) $(RUNTEST) $< . $(BACKENDS_CORPUS_RUN) $(ONECPU)
 
 test-corpus-backends-cli: $(TESTBIN)/cli.test
-	$(PGTEST) $(RUNTEST) $< internal/cli $(BACKENDS_CORPUS_RUN)
+	$(PGTEST) $(RUNTEST) $< internal/cli $(BACKENDS_CORPUS_RUN) $(ONECPU)
 
 test-corpus-norace:
 	$(GO) test $(GOTAGS) $(TESTFLAGS) $(NORACE_PKGS)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
 )
 
 // Hostile input through the provider. Every case runs on a fresh durable
@@ -46,6 +47,7 @@ type hostileCase struct {
 }
 
 func TestHostileInputs(t *testing.T) {
+	testutil.SkipUnderMakeRace(t, "over a hundred hostile inputs, each one call on a database of its own")
 	t.Parallel()
 	var cases []hostileCase
 	cases = append(cases, hostileEventCases()...)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
 	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
@@ -237,6 +238,7 @@ func TestQueryStreamCancellation(t *testing.T) {
 // --- Keyset cursor ---
 
 func TestQueryKeysetMatchesOffset(t *testing.T) {
+	testutil.SkipUnderMakeRace(t, "every filter paged both ways, one query at a time")
 	t.Parallel()
 	b, refs := fixtureStore(t, simdb.Options{})
 	filters := []simdb.EventFilter{

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/simcash/simdb"
+	"github.com/simcash/simdb/internal/testutil"
 	"github.com/simcash/simdb/internal/testutil/simdbtest"
 )
 
@@ -29,6 +30,7 @@ const sqlText = "'; DROP TABLE simulations; --"
 // --- GetSimulationEvents: every filter alone and combined ---
 
 func TestQueryFilters(t *testing.T) {
+	testutil.SkipUnderMakeRace(t, "every filter over one stored run, one query at a time")
 	t.Parallel()
 	b, refs := fixtureStore(t, simdb.Options{})
 	i64 := simdb.Int64

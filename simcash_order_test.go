@@ -13,6 +13,7 @@ import (
 // real stream, stored by the real clock through every write path, that
 // order must be exactly tick, seq: for the whole run and tick by tick.
 func TestSimCashOrderIsSeqOrder(t *testing.T) {
+	testutil.SkipUnderMakeRace(t, "the small stream stored through each write path, one call at a time")
 	t.Parallel()
 	lines := testutil.ReadLines(t, testutil.CorpusFile(t, "small.jsonl.gz"))
 	for name, opts := range map[string]simdb.Options{

@@ -436,6 +436,7 @@ func TestTickOrderEnforced(t *testing.T) {
 // --- The real stream, tick by tick ---
 
 func TestSmallStreamRoundTrip(t *testing.T) {
+	testutil.SkipUnderMakeRace(t, "the small stream stored and read back tick by tick, one call at a time")
 	t.Parallel()
 	lines := testutil.ReadLines(t, testutil.CorpusFile(t, "small.jsonl.gz"))
 	for name, opts := range map[string]simdb.Options{

@@ -167,19 +167,21 @@ func Open(ctx context.Context, path string, opts Options) (*sql.DB, error) {
 			attach += ", READ_ONLY"
 		}
 		attach += ")"
+		create := !opts.ReadOnly
 		// Runs for every new connection of the pool: the first one
-		// attaches the file (instance-wide), each one makes it its default.
+		// creates the file when it is missing and attaches it
+		// (instance-wide), each one makes it its default.
 		init = func(execer driver.ExecerContext) error {
+			if create {
+				if err := createIfMissing(execer, path); err != nil {
+					return err
+				}
+			}
 			if _, err := execer.ExecContext(context.Background(), attach, nil); err != nil {
 				return err
 			}
 			_, err := execer.ExecContext(context.Background(), "USE "+Catalog, nil)
 			return err
-		}
-	}
-	if !inMemory && !opts.ReadOnly {
-		if err := createIfMissing(path); err != nil {
-			return nil, explain(path, err)
 		}
 	}
 	connector, err := duckdb.NewConnector(dsn, init)
@@ -270,7 +272,11 @@ func fileKind(m fs.FileMode) string {
 // temporary name beside path and linked into place only once complete; a
 // kill leaves at most the temporary file (PATH.creating-PID), never a broken
 // PATH. When another process creates path first, its database is kept.
-func createIfMissing(path string) error {
+// The temporary database is attached to and detached from the instance
+// that is about to attach path (execer is one of its connections):
+// starting a DuckDB instance of its own for it cost a quarter of opening a
+// new file.
+func createIfMissing(execer driver.ExecerContext, path string) error {
 	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
 		return nil // there already (or unreadable: ATTACH will say why)
 	}
@@ -278,16 +284,7 @@ func createIfMissing(path string) error {
 	removeDB := func(p string) { _ = os.Remove(p); _ = os.Remove(p + ".wal") }
 	removeDB(tmp) // left by an earlier process with this pid
 	defer removeDB(tmp)
-	connector, err := duckdb.NewConnector("", nil)
-	if err != nil {
-		return err
-	}
-	db := sql.OpenDB(connector)
-	_, err = db.Exec("ATTACH " + StringLiteral(tmp) + " AS simdb_new (TYPE duckdb); DETACH simdb_new")
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if _, err := execer.ExecContext(context.Background(), "ATTACH "+StringLiteral(tmp)+" AS simdb_new (TYPE duckdb); DETACH simdb_new", nil); err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	// A hard link never replaces a file another process put at path

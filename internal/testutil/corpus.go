@@ -41,10 +41,10 @@ func CorpusFile(t testing.TB, name string) string {
 
 // SkipUnderMakeRace skips t in make test's race step ($SIMDB_RACE_SKIPS_CORPUS=1
 // in a -race build) for a test whose work the race detector only slows
-// down, several times over: work that runs in child processes, or one
-// goroutine at a time over a big input. why says what that work is. make
-// test's corpus step runs the test without -race instead (CORPUS_TESTS in
-// the Makefile).
+// down, several times over: work that runs in child processes, or one call
+// at a time over a big input or many small ones. why says what that work
+// is. make test's corpus step runs the test without -race instead
+// (CORPUS_TESTS in the Makefile).
 func SkipUnderMakeRace(t testing.TB, why string) {
 	t.Helper()
 	if RaceEnabled && os.Getenv("SIMDB_RACE_SKIPS_CORPUS") == "1" {
