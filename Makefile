@@ -71,8 +71,8 @@ test:
 
 ## test-race: every package with the race detector, except what test-corpus
 ## runs without it: the tests on the medium and large streams and those
-## whose work runs in child processes or on one goroutine over a big input
-## (CORPUS_TESTS), and the packages in NORACE_PKGS.
+## whose work runs in child processes or one call at a time over a big
+## input or many small ones (CORPUS_TESTS), and the packages in NORACE_PKGS.
 # Packages without a goroutine or shared state of their own (simgen is a
 # pure function of its options): -race finds nothing there and costs
 # several times the time, so test-corpus runs all their tests. A package
