@@ -34,7 +34,13 @@ RAMDIR   := scripts/ramdir.sh
 # test needs (about 25 CPU seconds of make test; BENCHMARKS.md, "make
 # test"). The corpus tests of the root package and the CLI, the longest
 # steps, keep both cores.
-TESTFLAGS := -count=1 -vet=off -p 4 -cpu 1
+#
+# -trimpath (TESTBUILD) keeps the checkout's folder out of the build: a
+# fresh clone's first make test then reuses what any earlier checkout of
+# the same code compiled on the machine (3m20s → 2m39s here), instead of
+# compiling every simdb package again under its new path.
+TESTBUILD := -trimpath
+TESTFLAGS := -count=1 -vet=off -p 4 -cpu 1 $(TESTBUILD)
 ONECPU    := -test.cpu 1
 
 .PHONY: all build demo test test-race test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest test-corpus test-corpus-root test-corpus-cli test-corpus-event test-corpus-backends-root test-corpus-backends-cli test-corpus-norace FORCE test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
@@ -141,16 +147,16 @@ test-corpus-norace:
 # The test binaries are linked on every make test (FORCE): go test -c
 # rebuilds only what changed, but always links.
 $(TESTBIN)/root.race.test: FORCE
-	$(GO) test $(GOTAGS) -vet=off -race -c -o $@ .
+	$(GO) test $(GOTAGS) $(TESTBUILD) -vet=off -race -c -o $@ .
 
 $(TESTBIN)/cli.race.test: FORCE
-	$(GO) test $(GOTAGS) -vet=off -race -c -o $@ ./internal/cli/
+	$(GO) test $(GOTAGS) $(TESTBUILD) -vet=off -race -c -o $@ ./internal/cli/
 
 $(TESTBIN)/root.test: FORCE
-	$(GO) test $(GOTAGS) -vet=off -c -o $@ .
+	$(GO) test $(GOTAGS) $(TESTBUILD) -vet=off -c -o $@ .
 
 $(TESTBIN)/cli.test: FORCE
-	$(GO) test $(GOTAGS) -vet=off -c -o $@ ./internal/cli/
+	$(GO) test $(GOTAGS) $(TESTBUILD) -vet=off -c -o $@ ./internal/cli/
 
 FORCE:
 
