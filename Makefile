@@ -31,14 +31,13 @@ RAMDIR   := scripts/ramdir.sh
 # and each test binary on one core (-cpu 1, ONECPU for the binaries
 # scripts/runtest.sh runs): a dozen of them share two cores, and each
 # one's idle Go scheduler threads spin looking for work on a core another
-# test needs (about 25 CPU seconds of make test; BENCHMARKS.md, "make
-# test"). The corpus tests of the root package and the CLI, the longest
-# steps, keep both cores.
+# test needs (BENCHMARKS.md, "make test"). The corpus tests of the root
+# package and the CLI, the longest steps, keep both cores.
 #
 # -trimpath (TESTBUILD) keeps the checkout's folder out of the build: a
 # fresh clone's first make test then reuses what any earlier checkout of
-# the same code compiled on the machine (3m20s → 2m55s here), instead of
-# compiling every simdb package again under its new path.
+# the same code compiled on the machine, instead of compiling every simdb
+# package again under its new path.
 TESTBUILD := -trimpath
 TESTFLAGS := -count=1 -vet=off -p 4 -cpu 1 $(TESTBUILD)
 ONECPU    := -test.cpu 1
@@ -65,13 +64,12 @@ demo: build
 #
 ## Every DuckDB database of make test runs one thread (SIMDB_DUCKDB_THREADS,
 ## internal/duckfile): a dozen test processes share the cores, and a
-## database with a thread per core spins waiting for its workers (20–50 CPU
-## seconds more on 2 cores; BENCHMARKS.md, "make test"). DuckDB's results do
-## not depend on its threads; test-crash and the benchmarks run its default.
-## Its files go to a folder in memory when there is one (RAMDIR), each test
-## binary runs on one core but the two longest (TESTFLAGS), and every step
-## starts at once (-j16): make test is CPU-bound, and this is what took it
-## under 3 minutes (BENCHMARKS.md, "make test").
+## database with a thread per core spins waiting for its workers. DuckDB's
+## results do not depend on its threads; test-crash and the benchmarks run
+## its default. Its files go to a folder in memory when there is one
+## (RAMDIR), each test binary runs on one core but the two longest
+## (TESTFLAGS), and every step starts at once (-j16): make test is
+## CPU-bound (BENCHMARKS.md, "make test", has what each of these saved).
 test:
 	@SIMDB_DUCKDB_THREADS=1 $(RAMDIR) $(PGTEST) $(MAKE) --no-print-directory -j16 test-race test-corpus test-browser
 
@@ -94,9 +92,9 @@ CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|Tes
 # test-race is five targets that `make -j` runs side by side, so that no
 # package's test binary is alone on the critical path: the root package,
 # the CLI, the other backends' runs of each (TestBackends,
-# TestCLIBackends), and every other package. The root package's and the CLI's test binaries
-# are built once each (TESTBIN) and run by two targets (scripts/runtest.sh
-# runs one as go test would): each is a large cgo link.
+# TestCLIBackends), and every other package. The root package's and the
+# CLI's test binaries are built once each (TESTBIN) and run by two targets
+# (scripts/runtest.sh runs one as go test would): each is a large cgo link.
 BACKEND_TESTS = ^(TestBackends|TestCLIBackends)$$
 TESTBIN  := $(BIN)/test
 RUNTEST  := scripts/runtest.sh
@@ -144,8 +142,8 @@ test-corpus-backends-cli: $(TESTBIN)/cli.test
 test-corpus-norace:
 	$(GO) test $(GOTAGS) $(TESTFLAGS) $(NORACE_PKGS)
 
-# The test binaries are linked on every make test (FORCE): go test -c
-# rebuilds only what changed, but always links.
+# The test binaries are rebuilt on every make test (FORCE): go test -c
+# takes what has not changed from the build cache, the link included.
 $(TESTBIN)/root.race.test: FORCE
 	$(GO) test $(GOTAGS) $(TESTBUILD) -vet=off -race -c -o $@ .
 

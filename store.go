@@ -141,8 +141,8 @@ const MaxSimulationIDLen = 256
 // never downgraded), a *LockedError (ErrLocked: another process holds the
 // file, or this process has it open already), ErrNotDatabase (an existing
 // file that is not a DuckDB database), an error naming SIMDB_DUCKDB_THREADS
-// when Threads is 0 and that variable is set to anything but a positive
-// number.
+// when a DuckDB file is opened with Threads 0 and that variable is set to
+// anything but a positive number.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	p, err := provider.Open(ctx, dsn, provider.Options{
 		ReadOnly:      opts.ReadOnly,

@@ -3,11 +3,11 @@
 # (on /dev/shm), removed when CMD ends, whatever its outcome; CMD's exit
 # status is the script's. make test runs under it: every test's files
 # (t.TempDir) and the throwaway PostgreSQL cluster (scripts/pgtest.sh) go
-# there. On this machine's ext4 disk, creating files is what a test
-# database costs most: a CREATE DATABASE spends about 270 ms of the server's
-# CPU allocating the 1,000 files it copies, 36 ms on tmpfs (BENCHMARKS.md,
-# "make test"). Nothing the tests check depends on the disk; the crash
-# trials (make test-crash), which do, do not run under it.
+# there. On an ext4 disk, creating files is what a test database costs
+# most: a CREATE DATABASE spends most of the server's CPU in the kernel,
+# allocating the files it copies, several times what it spends on tmpfs
+# (BENCHMARKS.md, "make test"). Nothing the tests check depends on the
+# disk; the crash trials (make test-crash), which do, do not run under it.
 #
 # CMD runs with TMPDIR as it is when /dev/shm is not a writable tmpfs with
 # at least $RAMDIR_MIN_GB (default 4) GiB free, or when RAMDIR=off.

@@ -13,6 +13,20 @@ import (
 	"github.com/simcash/simdb/internal/dbgen"
 )
 
+// batch is a group of whole ticks and the progress they bring the run to.
+type batch struct {
+	events   []pendingEvent
+	nextSeq  int64 // event_count after the batch
+	lastTick int64 // last_tick after the batch
+}
+
+// commitJob is a batch committing in the background.
+type commitJob struct {
+	b    batch
+	done chan struct{}
+	err  error // valid once done is closed
+}
+
 // takeBatch moves st's pending ticks into a batch.
 func (st *simState) takeBatch() batch {
 	b := batch{events: st.pending, nextSeq: st.nextSeq, lastTick: st.lastTick}

@@ -159,13 +159,14 @@ func (s *Store) countEvents(ctx context.Context, simulationID string, f EventFil
 // broad filter: the events that match f, in its sort order and from its
 // cursor on, at most limit of them (f.Limit, or more to read ahead). It
 // reads seq windows that start at pageWindow values and double up to
-// maxPageWindow, and stops as soon as the page is full. Within a simulation seq order is (tick, seq) order —
-// ticks only grow from one PersistTickEvents call to the next — so a window
-// is a range predicate DuckDB answers from a few row groups (zone maps),
-// and a filter that matches often is answered from the first window
-// instead of a top-N sort over every match in the run. total, when known
-// (>= 0), is how many events of the range match: the first window is then
-// sized to hold limit events at that density.
+// maxPageWindow, and stops as soon as the page is full. Within a simulation
+// seq order is (tick, seq) order — ticks only grow from one
+// PersistTickEvents call to the next — so a window is a range predicate
+// DuckDB answers from a few row groups (zone maps), and a filter that
+// matches often is answered from the first window instead of a top-N sort
+// over every match in the run. total, when known (>= 0), is how many events
+// of the range match: the first window is then sized to hold limit events at
+// that density.
 func (s *Store) pageByWindows(ctx context.Context, simulationID string, f EventFilter, bounds func() (seqRange, error), total int64, limit int, dst []StoredEvent) ([]StoredEvent, error) {
 	r, err := bounds()
 	if err != nil {

@@ -60,20 +60,6 @@ func (st *simState) recycle(events []pendingEvent) {
 	st.spare = events[:0]
 }
 
-// batch is a group of whole ticks and the progress they bring the run to.
-type batch struct {
-	events   []pendingEvent
-	nextSeq  int64 // event_count after the batch
-	lastTick int64 // last_tick after the batch
-}
-
-// commitJob is a batch committing in the background.
-type commitJob struct {
-	b    batch
-	done chan struct{}
-	err  error // valid once done is closed
-}
-
 type pendingEvent struct {
 	ev   event.Event
 	seq  int64
