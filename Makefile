@@ -24,22 +24,22 @@ PGTEST   := scripts/pgtest.sh
 # make test's files, the PostgreSQL cluster's included, go to a folder in
 # memory when the machine has one to spare (scripts/ramdir.sh says why).
 RAMDIR   := scripts/ramdir.sh
-# make test's go test flags: no cached results; no vet (make check vets
-# every package in both builds; each go test would vet its packages again);
-# four test binaries at once, not one per core, since make test's steps
-# wait on each other's locks, sleeps and servers as much as on the cores;
-# and each test binary on one core (-cpu 1, ONECPU for the binaries
-# scripts/runtest.sh runs): a dozen of them share two cores, and each
-# one's idle Go scheduler threads spin looking for work on a core another
-# test needs (BENCHMARKS.md, "make test"). The corpus tests of the root
-# package and the CLI, the longest steps, keep both cores.
+# make test runs test binaries that go test -c built (bin/test, kept
+# between runs: go test -c leaves a binary that is up to date alone, where
+# go test links every package's binary again on each run), without vet
+# (make check vets every package in both builds), at most four of a step's
+# packages at once (make test's steps wait on each other's locks, sleeps
+# and servers as much as on the cores), and each binary on one core
+# (ONECPU): a dozen of them share two cores, and each one's idle Go
+# scheduler threads spin looking for work on a core another test needs
+# (BENCHMARKS.md, "make test"). The corpus tests of the root package and
+# the CLI, the longest steps, keep both cores.
 #
 # -trimpath (TESTBUILD) keeps the checkout's folder out of the build: a
 # fresh clone's first make test then reuses what any earlier checkout of
 # the same code compiled on the machine, instead of compiling every simdb
 # package again under its new path.
 TESTBUILD := -trimpath
-TESTFLAGS := -count=1 -vet=off -p 4 -cpu 1 $(TESTBUILD)
 ONECPU    := -test.cpu 1
 
 .PHONY: all build demo test test-race test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest test-corpus test-corpus-root test-corpus-cli test-corpus-event test-corpus-backends-root test-corpus-backends-cli test-corpus-norace FORCE test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
@@ -68,7 +68,7 @@ demo: build
 ## results do not depend on its threads; test-crash and the benchmarks run
 ## its default. Its files go to a folder in memory when there is one
 ## (RAMDIR), each test binary runs on one core but the two longest
-## (TESTFLAGS), and every step starts at once (-j16): make test is
+## (ONECPU), and every step starts at once (-j16): make test is
 ## CPU-bound (BENCHMARKS.md, "make test", has what each of these saved).
 test:
 	@SIMDB_DUCKDB_THREADS=1 $(RAMDIR) $(PGTEST) $(MAKE) --no-print-directory -j16 test-race test-corpus test-browser
@@ -98,8 +98,10 @@ CORPUS_TESTS = TestRoundTripCorpus|TestIngestCorpusWithoutConfigShowsItsSize|Tes
 BACKEND_TESTS = ^(TestBackends|TestCLIBackends)$$
 TESTBIN  := $(BIN)/test
 RUNTEST  := scripts/runtest.sh
-RACEENV  = SIMDB_RACE_SKIPS_CORPUS=1 $(PGTEST)
-RACE = $(RACEENV) $(GO) test $(GOTAGS) $(TESTFLAGS) -race
+# The other packages' test binaries are kept in bin/test too (TESTBINS):
+# go test would link each of them again on every run.
+TESTBINS := scripts/testbins.sh
+RACEENV  = SIMDB_RACE_SKIPS_CORPUS=1 GORACE=atexit_sleep_ms=0 $(PGTEST)
 test-race: test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest
 
 test-race-root: $(TESTBIN)/root.race.test
@@ -115,7 +117,8 @@ test-race-backends-cli: $(TESTBIN)/cli.race.test
 	$(RACEENV) $(RUNTEST) $< internal/cli -test.run '$(BACKEND_TESTS)' $(ONECPU)
 
 test-race-rest:
-	$(RACE) $$($(GO) list $(PKGS) | grep -v -e '/simdb$$' -e /internal/cli$$ -e /internal/crashtest $(NORACE_PKGS:./%=-e /%$$))
+	$(RACEENV) $(TESTBINS) $(TESTBIN)/race 4 $(GOTAGS) $(TESTBUILD) -vet=off -race -- \
+	  $$($(GO) list $(PKGS) | grep -v -e '/simdb$$' -e /internal/cli$$ -e /internal/crashtest $(NORACE_PKGS:./%=-e /%$$)) -- $(ONECPU)
 
 ## test-corpus: CORPUS_TESTS and NORACE_PKGS without -race, in targets
 ## that `make -j` runs side by side. The same tests on the other backends
@@ -131,7 +134,7 @@ test-corpus-cli: $(TESTBIN)/cli.test
 	$(PGTEST) $(RUNTEST) $< internal/cli $(CORPUS_RUN)
 
 test-corpus-event:
-	$(GO) test $(GOTAGS) $(TESTFLAGS) -run '^($(CORPUS_TESTS))$$' ./internal/event/
+	$(TESTBINS) $(TESTBIN)/plain 1 $(GOTAGS) $(TESTBUILD) -vet=off -- ./internal/event/ -- $(CORPUS_RUN) $(ONECPU)
 
 test-corpus-backends-root: $(TESTBIN)/root.test
 	$(PGTEST) $(RUNTEST) $< . $(BACKENDS_CORPUS_RUN) $(ONECPU)
@@ -140,10 +143,10 @@ test-corpus-backends-cli: $(TESTBIN)/cli.test
 	$(PGTEST) $(RUNTEST) $< internal/cli $(BACKENDS_CORPUS_RUN) $(ONECPU)
 
 test-corpus-norace:
-	$(GO) test $(GOTAGS) $(TESTFLAGS) $(NORACE_PKGS)
+	$(TESTBINS) $(TESTBIN)/plain 4 $(GOTAGS) $(TESTBUILD) -vet=off -- $(NORACE_PKGS) -- $(ONECPU)
 
-# The test binaries are rebuilt on every make test (FORCE): go test -c
-# takes what has not changed from the build cache, the link included.
+# go test -c runs on every make test (FORCE): it compiles what changed
+# and leaves a binary that is already up to date as it is.
 $(TESTBIN)/root.race.test: FORCE
 	$(GO) test $(GOTAGS) $(TESTBUILD) -vet=off -race -c -o $@ .
 
@@ -164,7 +167,7 @@ FORCE:
 test-browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  echo "test-browser: no chromium on PATH, the browser test skips (apt-get install -y chromium)"
-	cd e2e && $(GO) test $(GOTAGS) $(TESTFLAGS) ./...
+	cd e2e && ../$(TESTBINS) ../$(TESTBIN)/e2e 4 $(GOTAGS) $(TESTBUILD) -vet=off -- ./... -- $(ONECPU)
 
 ## screenshot: rewrite docs/serve-run.png from the browser test.
 screenshot:

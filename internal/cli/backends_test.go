@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simcash/simdb"
 	"github.com/simcash/simdb/internal/duckfile"
@@ -40,17 +41,71 @@ func TestExportSameOnEveryBackend(t *testing.T) {
 	dir := t.TempDir()
 	stream, config := genStream(t, dir, "same", genSpec{agents: 5, days: 2, ticksPerDay: 10, eventsPerTick: 30, seed: 3})
 	pg := testutil.PostgresURL(t) // skips without a server
+	dbs := [2]string{filepath.Join(dir, "db.duckdb"), pg}
+	for _, db := range dbs {
+		mustCLI(t, "--db", db, "ingest", "--sim", "same", "--config", config, stream)
+	}
+	if csv := sameExports(t, dir, "same", dbs); len(csv) < 1000 {
+		t.Fatalf("the CSV export is %d bytes", len(csv))
+	}
+}
+
+// Values that CSV and JSON text make hard export the same from PostgreSQL
+// as from DuckDB (a PostgreSQL run's export passes through a CSV file that
+// DuckDB reads): quotes, commas, backslashes and non-ASCII in details, ids
+// and agent lists, newlines inside strings and between a line's tokens, an
+// empty agent id beside a missing one, and details longer than DuckDB's
+// default CSV line (2 MB).
+func TestExportHardValuesSameOnEveryBackend(t *testing.T) {
+	pg := testutil.PostgresURL(t) // skips without a server
+	dir := t.TempDir()
+	ctx := context.Background()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+	long := strings.Repeat(`a \"b\", c; é`, 200_000)
+	events := []json.RawMessage{
+		json.RawMessage(`{"event_type":"Arrival","tick":0,"tx_id":"t,1 \"q\"","sender_id":"A \"x\", B","receiver_id":"é😀\\","amount":5}`),
+		json.RawMessage(`{"event_type":"Note","tick":0,"agent_id":"","note":"line 1\nline 2, \\ \u0001"}`),
+		json.RawMessage("{\"event_type\":\"Note\",\n \"tick\": 0,\r\n\t\"note\":\"between tokens\"}"),
+		json.RawMessage(`{"event_type":"Long","tick":0,"note":"` + long + `"}`),
+		json.RawMessage(`{"event_type":"EndOfDay","tick":0}`),
+	}
+	dbs := [2]string{filepath.Join(dir, "db.duckdb"), pg}
+	for _, db := range dbs {
+		s, err := simdb.Open(ctx, db, simdb.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PersistSimulationStart(ctx, "hard", nil, simdb.StartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PersistTickEvents(ctx, "hard", 0, events); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	csv := sameExports(t, dir, "hard", dbs)
+	if rows := readCSV(t, string(csv)); len(rows) != len(events)+1 || !bytes.Contains(csv, []byte("2026-01-02 03:04:05.123456")) {
+		t.Fatalf("the CSV export has %d rows (want %d) or not the clock's time:\n%.500s", len(rows), len(events)+1, csv)
+	}
+}
+
+// sameExports exports sim as CSV and as Parquet from the DuckDB file and
+// the PostgreSQL database of dbs, fails t unless the CSV files are the same
+// bytes and the Parquet files the same rows, and returns the CSV.
+func sameExports(t *testing.T, dir, sim string, dbs [2]string) []byte {
+	t.Helper()
 	var csvs [][]byte
 	var pqs []string
-	for i, db := range []string{filepath.Join(dir, "db.duckdb"), pg} {
-		mustCLI(t, "--db", db, "ingest", "--sim", "same", "--config", config, stream)
-		out := filepath.Join(dir, fmt.Sprintf("same%d", i))
-		mustCLI(t, "--db", db, "export", "same", "--format", "csv", "--out", out+".csv")
-		mustCLI(t, "--db", db, "export", "same", "--format", "parquet", "--out", out+".parquet")
+	for i, db := range dbs {
+		out := filepath.Join(dir, fmt.Sprintf("%s%d", sim, i))
+		mustCLI(t, "--db", db, "export", sim, "--format", "csv", "--out", out+".csv")
+		mustCLI(t, "--db", db, "export", sim, "--format", "parquet", "--out", out+".parquet")
 		csvs, pqs = append(csvs, readFile(t, out+".csv")), append(pqs, out+".parquet")
 	}
-	if !bytes.Equal(csvs[0], csvs[1]) || len(csvs[0]) < 1000 {
-		t.Fatalf("CSV exports differ at byte %d (DuckDB %d bytes, PostgreSQL %d)", firstDiff(csvs[0], csvs[1]), len(csvs[0]), len(csvs[1]))
+	if !bytes.Equal(csvs[0], csvs[1]) {
+		t.Fatalf("CSV exports of %s differ at byte %d (DuckDB %d bytes, PostgreSQL %d)", sim, firstDiff(csvs[0], csvs[1]), len(csvs[0]), len(csvs[1]))
 	}
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
@@ -61,8 +116,9 @@ func TestExportSameOnEveryBackend(t *testing.T) {
 	q := fmt.Sprintf(`SELECT count(*) FROM ((SELECT * FROM read_parquet(%[1]s) EXCEPT ALL SELECT * FROM read_parquet(%[2]s))
 		UNION ALL (SELECT * FROM read_parquet(%[2]s) EXCEPT ALL SELECT * FROM read_parquet(%[1]s)))`, duckfile.StringLiteral(pqs[0]), duckfile.StringLiteral(pqs[1]))
 	if err := db.QueryRow(q).Scan(&differ); err != nil || differ != 0 {
-		t.Fatalf("Parquet exports differ in %d rows (%v)", differ, err)
+		t.Fatalf("Parquet exports of %s differ in %d rows (%v)", sim, differ, err)
 	}
+	return csvs[0]
 }
 
 // TestCLIBackends runs onEveryBackend on every backend but the default.

@@ -169,7 +169,9 @@ func sameAsGunzipped(t *testing.T, path, gzPath string) int64 {
 	}
 }
 
-// parquetCount reads a Parquet file back through DuckDB.
+// parquetCount reads a Parquet file of events back through DuckDB and
+// returns how many rows it holds; it fails t unless they are in (tick, seq)
+// order in the file, as every export writes them.
 func parquetCount(t *testing.T, path string) int64 {
 	t.Helper()
 	db, err := sql.Open("duckdb", "")
@@ -177,9 +179,15 @@ func parquetCount(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var n int64
-	if err := db.QueryRowContext(context.Background(), fmt.Sprintf(`SELECT count(*) FROM read_parquet(%s)`, duckfile.StringLiteral(path))).Scan(&n); err != nil {
+	var n, unordered int64
+	q := fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE (tick, seq) <= (prev_tick, prev_seq)) FROM (
+		SELECT tick, seq, lag(tick, 1, -1) OVER w AS prev_tick, lag(seq, 1, -1) OVER w AS prev_seq
+		FROM read_parquet(%s, file_row_number = true) WINDOW w AS (ORDER BY file_row_number))`, duckfile.StringLiteral(path))
+	if err := db.QueryRowContext(context.Background(), q).Scan(&n, &unordered); err != nil {
 		t.Fatal(err)
+	}
+	if unordered != 0 {
+		t.Errorf("%s: %d of %d rows come after a row with a later (tick, seq)", path, unordered, n)
 	}
 	return n
 }

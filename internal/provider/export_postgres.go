@@ -1,16 +1,15 @@
 package provider
 
 import (
+	"bufio"
+	"bytes"
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"time"
 
-	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/simcash/simdb/internal/duckfile"
@@ -19,99 +18,140 @@ import (
 // exportThroughDuckDB writes a PostgreSQL run's events to path by DuckDB's
 // own COPY (copyOpts as in ExportEvents), so a parquet or CSV export is the
 // same file whichever backend holds the run — PostgreSQL writes neither
-// parquet nor DuckDB's CSV forms of lists and timestamps. The events are
-// read in (tick, seq) order, appended to a table of exportColumns in a
-// scratch DuckDB file (so memory stays bounded), and copied from there; the
-// scratch file is removed afterwards.
+// parquet nor DuckDB's CSV forms of lists and timestamps.
+//
+// PostgreSQL writes the events, in (tick, seq) order, as CSV to a scratch
+// file (COPY … TO STDOUT: no Go work per row), and DuckDB reads that file
+// with its own CSV reader and copies it to path, in the same order: a query
+// without ORDER BY keeps its input's order (preserve_insertion_order, on
+// unless a user turns it off, which simdb does not). Memory stays bounded
+// whatever the run's size; the scratch file, about the size of the events'
+// text, is removed afterwards.
 func (s *Store) exportThroughDuckDB(ctx context.Context, simulationID, copyOpts, path string) (err error) {
 	dir, err := os.MkdirTemp("", "simdb-export-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	csvPath := filepath.Join(dir, "events.csv")
+	longest, err := s.writeEventsCSV(ctx, simulationID, csvPath)
+	if err != nil {
+		return fmt.Errorf("read the events from PostgreSQL: %w", err)
+	}
 	scratch, err := duckfile.Open(ctx, filepath.Join(dir, "export.duckdb"), duckfile.Options{MemoryLimit: "256MB"})
 	if err != nil {
 		return err
 	}
 	defer scratch.Close()
-	conn, err := scratch.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE export_events (event_id VARCHAR, simulation_id VARCHAR,
-		seq BIGINT, tick BIGINT, day BIGINT, event_timestamp TIMESTAMP, event_type VARCHAR, details VARCHAR,
-		agent_id VARCHAR, tx_id VARCHAR, created_at TIMESTAMP, agents VARCHAR[], tx_ids VARCHAR[])`); err != nil {
-		return err
-	}
-	err = conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "export_events")
-		if err != nil {
-			return err
-		}
-		err = s.eachExportRow(ctx, simulationID, func(vals []driver.Value) error { return app.AppendRow(vals...) })
-		if cerr := app.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("copy the events to a scratch DuckDB file: %w", err)
-	}
-	q := fmt.Sprintf(`COPY (SELECT %s FROM export_events ORDER BY tick, seq) TO %s (%s)`,
-		strings.Join(exportColumns, ", "), duckfile.StringLiteral(path), copyOpts)
-	_, err = conn.ExecContext(ctx, q)
+	_, err = scratch.ExecContext(ctx, fmt.Sprintf(`COPY (%s) TO %s (%s)`,
+		readEventsCSV(csvPath, longest), duckfile.StringLiteral(path), copyOpts))
 	return err
 }
 
-// eachExportRow calls fn with every event of the run, exportColumns in
-// order, in (tick, seq) order, read through pgx's own interface (which
-// scans TEXT[] into []string).
-func (s *Store) eachExportRow(ctx context.Context, simulationID string, fn func([]driver.Value) error) error {
+// exportCSVColumns is what PostgreSQL writes for each of exportColumns, in
+// order: timestamps as text in DuckDB's form (microseconds, no zone: the
+// columns are TIMESTAMP, UTC), lists as JSON arrays. A NULL is an unquoted
+// empty field, an empty string a quoted one.
+var exportCSVColumns = []string{
+	"event_id", "simulation_id", "seq", "tick", "day",
+	"to_char(event_timestamp, 'YYYY-MM-DD HH24:MI:SS.US')", "event_type",
+	"details", "agent_id", "tx_id",
+	"to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US')", "array_to_json(agents)", "array_to_json(tx_ids)",
+}
+
+// writeEventsCSV writes the run's events, in (tick, seq) order, to path as
+// PostgreSQL's CSV of exportCSVColumns, and returns the longest record's
+// length in bytes (readEventsCSV needs it: DuckDB refuses longer lines than
+// it is told to expect).
+func (s *Store) writeEventsCSV(ctx context.Context, simulationID, path string) (longest int, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	w := &recordMeter{w: bufio.NewWriterSize(f, 1<<20)}
 	conn, err := s.sqlDB().Conn(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
+	// COPY takes no bound parameters. pgx requires standard_conforming_strings,
+	// so a literal needs only its quotes doubled.
+	q := fmt.Sprintf(`COPY (SELECT %s FROM simulation_events WHERE simulation_id = %s ORDER BY tick, seq)
+		TO STDOUT WITH (FORMAT csv, ENCODING 'UTF8')`,
+		strings.Join(exportCSVColumns, ", "), duckfile.StringLiteral(simulationID))
+	err = conn.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("export: connection is a %T, not pgx's", dc)
 		}
-		rows, err := pc.Conn().Query(ctx, `SELECT `+strings.Join(exportColumns, ", ")+
-			` FROM simulation_events WHERE simulation_id = $1 ORDER BY tick, seq`, simulationID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var (
-			eventID, simID, eventType, details string
-			seq, tick, day                     int64
-			eventTS, createdAt                 time.Time
-			agentID, txID                      sql.NullString
-			agents, txIDs                      []string
-		)
-		vals := make([]driver.Value, len(exportColumns))
-		for rows.Next() {
-			if err := rows.Scan(&eventID, &simID, &seq, &tick, &day, &eventTS, &eventType, &details,
-				&agentID, &txID, &createdAt, &agents, &txIDs); err != nil {
-				return err
-			}
-			vals[0], vals[1], vals[2], vals[3], vals[4] = eventID, simID, seq, tick, day
-			vals[5], vals[6], vals[7] = eventTS.UTC(), eventType, details
-			vals[8], vals[9] = nullValue(agentID), nullValue(txID)
-			vals[10], vals[11], vals[12] = createdAt.UTC(), agents, txIDs
-			if err := fn(vals); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		_, err := pc.Conn().PgConn().CopyTo(ctx, w, q)
+		return err
 	})
+	if err != nil {
+		return 0, err
+	}
+	return w.longest(), w.w.Flush()
 }
 
-func nullValue(v sql.NullString) driver.Value {
-	if !v.Valid {
-		return nil
-	}
-	return v.String
+// readEventsCSV is the DuckDB query that reads writeEventsCSV's file back
+// as exportColumns, typed as the simulation_events table of a DuckDB file.
+// The reader is told the file's exact form instead of sniffing it, and
+// lines as long as the longest record (DuckDB refuses a longer one; its
+// default is 2 MB), with buffers of twice that.
+func readEventsCSV(path string, longest int) string {
+	maxLine := max(2<<20, longest+1)
+	return fmt.Sprintf(`SELECT event_id, simulation_id, seq, tick, day, event_timestamp, event_type,
+		details, agent_id, tx_id, created_at,
+		from_json(agents, '["VARCHAR"]') AS agents, from_json(tx_ids, '["VARCHAR"]') AS tx_ids
+		FROM read_csv(%s, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"',
+			new_line = '\n', allow_quoted_nulls = false, max_line_size = %s, buffer_size = %s,
+			columns = {'event_id': 'VARCHAR', 'simulation_id': 'VARCHAR', 'seq': 'BIGINT', 'tick': 'BIGINT',
+				'day': 'BIGINT', 'event_timestamp': 'TIMESTAMP', 'event_type': 'VARCHAR', 'details': 'VARCHAR',
+				'agent_id': 'VARCHAR', 'tx_id': 'VARCHAR', 'created_at': 'TIMESTAMP', 'agents': 'VARCHAR',
+				'tx_ids': 'VARCHAR'})`,
+		duckfile.StringLiteral(path), strconv.Itoa(maxLine), strconv.Itoa(max(32<<20, 2*maxLine)))
 }
+
+// recordMeter passes CSV through to w and measures its longest record: the
+// bytes between two newlines outside quotes (a quoted field may hold
+// newlines; a doubled quote inside one toggles twice and changes nothing).
+type recordMeter struct {
+	w        *bufio.Writer
+	quoted   bool
+	run, max int
+}
+
+func (m *recordMeter) Write(p []byte) (int, error) {
+	for rest := p; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '"')
+		if !m.quoted {
+			// Outside quotes, a record ends at a newline before the next
+			// quote (searched for only up to it, so each byte is read once).
+			upto := rest
+			if i >= 0 {
+				upto = rest[:i]
+			}
+			if nl := bytes.IndexByte(upto, '\n'); nl >= 0 {
+				m.max = max(m.max, m.run+nl+1)
+				m.run = 0
+				rest = rest[nl+1:]
+				continue
+			}
+		}
+		if i < 0 {
+			m.run += len(rest)
+			break
+		}
+		m.quoted = !m.quoted
+		m.run += i + 1
+		rest = rest[i+1:]
+	}
+	return m.w.Write(p)
+}
+
+func (m *recordMeter) longest() int { return max(m.max, m.run) }
