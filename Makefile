@@ -39,7 +39,13 @@ RAMDIR   := scripts/ramdir.sh
 # fresh clone's first make test then reuses what any earlier checkout of
 # the same code compiled on the machine, instead of compiling every simdb
 # package again under its new path.
-TESTBUILD := -trimpath
+#
+# The test binaries are linked without DWARF (-w: stack traces and
+# profiles use the symbol table, not DWARF) and, where binutils has it,
+# by gold: a cgo link of DuckDB costs half the CPU (BENCHMARKS.md, "make
+# test"), and a change to a package most tests import relinks a dozen.
+TESTLD    := -w$(if $(shell command -v ld.gold 2>/dev/null), -extldflags=-fuse-ld=gold)
+TESTBUILD := -trimpath -ldflags='$(TESTLD)'
 ONECPU    := -test.cpu 1
 
 .PHONY: all build demo test test-race test-race-root test-race-cli test-race-backends-root test-race-backends-cli test-race-rest test-corpus test-corpus-root test-corpus-cli test-corpus-event test-corpus-backends-root test-corpus-backends-cli test-corpus-norace FORCE test-browser screenshot test-appender test-short test-crash check fmt vet staticcheck sqlc-diff tidy-diff importer-graph migrations-roundtrip migrations-roundtrip-postgres generate fuzz bench clean
