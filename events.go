@@ -230,7 +230,9 @@ func ExportColumns() []string { return provider.ExportColumns() }
 // file at path, as "parquet" or "csv" (with a header of ExportColumns), and
 // returns how many it wrote. The file is written in place; write to a
 // temporary name and rename for it to appear whole. For the events as they
-// were persisted, byte for byte, stream them and write each one's Raw.
+// were persisted, byte for byte, stream them and write each one's Raw. A
+// PostgreSQL run's events pass through a scratch CSV file in os.TempDir,
+// about the size of their text, removed before ExportEvents returns.
 //
 // Errors: ErrSimulationNotFound, ErrInvalidArgument (another format),
 // ErrClosed.
