@@ -55,11 +55,22 @@ func TestExportSameOnEveryBackend(t *testing.T) {
 // DuckDB reads): quotes, commas, backslashes and non-ASCII in details, ids
 // and agent lists, newlines inside strings and between a line's tokens, an
 // empty agent id beside a missing one, and details longer than DuckDB's
-// default CSV line (2 MB).
+// default CSV line (2 MB); and a run id with a backslash and quotes.
 func TestExportHardValuesSameOnEveryBackend(t *testing.T) {
 	pg := testutil.PostgresURL(t) // skips without a server
 	dir := t.TempDir()
 	ctx := context.Background()
+	// A server that reads backslashes in string literals as escapes (as
+	// before PostgreSQL 9.1) exports the run the same.
+	admin, err := sql.Open("pgx", pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = admin.ExecContext(ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END $$`)
+	admin.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 	long := strings.Repeat(`a \"b\", c; é`, 200_000)
 	events := []json.RawMessage{
@@ -70,22 +81,23 @@ func TestExportHardValuesSameOnEveryBackend(t *testing.T) {
 		json.RawMessage(`{"event_type":"EndOfDay","tick":0}`),
 	}
 	dbs := [2]string{filepath.Join(dir, "db.duckdb"), pg}
+	const sim = `hard \ 'run'` // quoted in a PostgreSQL COPY statement
 	for _, db := range dbs {
 		s, err := simdb.Open(ctx, db, simdb.Options{Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.PersistSimulationStart(ctx, "hard", nil, simdb.StartOptions{}); err != nil {
+		if err := s.PersistSimulationStart(ctx, sim, nil, simdb.StartOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.PersistTickEvents(ctx, "hard", 0, events); err != nil {
+		if _, err := s.PersistTickEvents(ctx, sim, 0, events); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	csv := sameExports(t, dir, "hard", dbs)
+	csv := sameExports(t, dir, sim, dbs)
 	if rows := readCSV(t, string(csv)); len(rows) != len(events)+1 || !bytes.Contains(csv, []byte("2026-01-02 03:04:05.123456")) {
 		t.Fatalf("the CSV export has %d rows (want %d) or not the clock's time:\n%.500s", len(rows), len(events)+1, csv)
 	}
@@ -99,7 +111,7 @@ func sameExports(t *testing.T, dir, sim string, dbs [2]string) []byte {
 	var csvs [][]byte
 	var pqs []string
 	for i, db := range dbs {
-		out := filepath.Join(dir, fmt.Sprintf("%s%d", sim, i))
+		out := filepath.Join(dir, fmt.Sprintf("export%d", i))
 		mustCLI(t, "--db", db, "export", sim, "--format", "csv", "--out", out+".csv")
 		mustCLI(t, "--db", db, "export", sim, "--format", "parquet", "--out", out+".parquet")
 		csvs, pqs = append(csvs, readFile(t, out+".csv")), append(pqs, out+".parquet")

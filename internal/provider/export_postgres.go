@@ -77,11 +77,11 @@ func (s *Store) writeEventsCSV(ctx context.Context, simulationID, path string) (
 		return 0, err
 	}
 	defer conn.Close()
-	// COPY takes no bound parameters. pgx requires standard_conforming_strings,
-	// so a literal needs only its quotes doubled.
+	// COPY takes no bound parameters: the id is an escape string literal,
+	// read the same whatever standard_conforming_strings says.
 	q := fmt.Sprintf(`COPY (SELECT %s FROM simulation_events WHERE simulation_id = %s ORDER BY tick, seq)
 		TO STDOUT WITH (FORMAT csv, ENCODING 'UTF8')`,
-		strings.Join(exportCSVColumns, ", "), duckfile.StringLiteral(simulationID))
+		strings.Join(exportCSVColumns, ", "), pgEscapeLiteral(simulationID))
 	err = conn.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
 		if !ok {
@@ -109,6 +109,13 @@ func (s *Store) writeEventsCSV(ctx context.Context, simulationID, path string) (
 		return 0, err
 	}
 	return w.longest(), w.w.Flush()
+}
+
+// pgEscapeLiteral quotes s as a PostgreSQL escape string (E'…'), where a
+// backslash and a quote are escaped by doubling them. Simulation ids hold
+// no NUL (PostgreSQL's TEXT cannot) nor other control characters.
+func pgEscapeLiteral(s string) string {
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
 }
 
 // readEventsCSV is the DuckDB query that reads writeEventsCSV's file back
