@@ -26,10 +26,15 @@ func ExportColumns() []string { return append([]string(nil), exportColumns...) }
 // appear whole write to a temporary name and rename. Errors:
 // ErrSimulationNotFound, ErrInvalidArgument (another format).
 func (s *Store) ExportEvents(ctx context.Context, simulationID, format, path string) (int64, error) {
+	// USE_TMP_FILE false: the file is written in place, as documented. With
+	// a temporary file, DuckDB names it by splitting the path at a
+	// backslash too, and an export over an existing file whose name holds
+	// one fails.
 	opts := map[string]string{"parquet": "FORMAT PARQUET", "csv": "FORMAT CSV, HEADER"}[format]
 	if opts == "" {
 		return 0, fmt.Errorf("%w: export format %q (want parquet or csv)", ErrInvalidArgument, format)
 	}
+	opts += ", USE_TMP_FILE false"
 	sum, err := s.GetSimulationSummary(ctx, simulationID) // commits its buffered ticks
 	if err != nil {
 		return 0, err
