@@ -43,7 +43,7 @@ RAMDIR   := scripts/ramdir.sh
 # The test binaries are linked without DWARF (-w: stack traces and
 # profiles use the symbol table, not DWARF) and, where binutils has it,
 # by gold: a cgo link of DuckDB costs half the CPU (BENCHMARKS.md, "make
-# test"), and a change to a package most tests import relinks a dozen.
+# test"), and a change to a package most tests import relinks them all.
 TESTLD    := -w$(if $(shell command -v ld.gold 2>/dev/null), -extldflags=-fuse-ld=gold)
 TESTBUILD := -trimpath -ldflags='$(TESTLD)'
 ONECPU    := -test.cpu 1

@@ -3,7 +3,7 @@
 #
 # Tests PACKAGEs as `go test -p JOBS BUILDFLAG… PACKAGE…` would, but from
 # test binaries kept in OUTDIR: `go test` links every package's test binary
-# again on each run (for the race-instrumented ones of make test, about 18
+# again on each run (for the race-instrumented ones of make test, about 19
 # CPU-seconds each time), where `go test -c` leaves a binary that is already
 # up to date as it is. Each binary runs through runtest.sh (in its package's
 # folder, with TESTFLAGs), JOBS at a time, and each one's output is printed

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -38,6 +37,8 @@ func (s *Store) exportThroughDuckDB(ctx context.Context, simulationID, copyOpts,
 	if err != nil {
 		return fmt.Errorf("read the events from PostgreSQL: %w", err)
 	}
+	// A DuckDB file, not an in-memory database, so that whatever DuckDB
+	// spills goes to the scratch folder, not to the working directory.
 	scratch, err := duckfile.Open(ctx, filepath.Join(dir, "export.duckdb"), duckfile.Options{MemoryLimit: "256MB"})
 	if err != nil {
 		return err
@@ -48,13 +49,27 @@ func (s *Store) exportThroughDuckDB(ctx context.Context, simulationID, copyOpts,
 	return err
 }
 
-// exportCSVColumns is what PostgreSQL writes for each of exportColumns, in
-// order: the timestamps (TIMESTAMP, UTC) in the ISO form of DateStyle,
-// which DuckDB reads, and the lists as JSON arrays. A NULL is an unquoted
+// exportCSVTypes are the DuckDB types of the exportColumns that are not
+// VARCHAR, as a DuckDB file's simulation_events holds them, and
+// exportCSVLists the columns that are lists of VARCHAR: PostgreSQL writes
+// those as JSON arrays. The timestamps (TIMESTAMP, UTC) cross the file in
+// PostgreSQL's ISO DateStyle, which DuckDB reads; a NULL is an unquoted
 // empty field, an empty string a quoted one.
-var exportCSVColumns = []string{
-	"event_id", "simulation_id", "seq", "tick", "day", "event_timestamp", "event_type",
-	"details", "agent_id", "tx_id", "created_at", "array_to_json(agents)", "array_to_json(tx_ids)",
+var (
+	exportCSVTypes = map[string]string{"seq": "BIGINT", "tick": "BIGINT", "day": "BIGINT",
+		"event_timestamp": "TIMESTAMP", "created_at": "TIMESTAMP"}
+	exportCSVLists = map[string]bool{"agents": true, "tx_ids": true}
+)
+
+// exportCSVColumns is what PostgreSQL writes for each of exportColumns.
+func exportCSVColumns() []string {
+	cols := make([]string, len(exportColumns))
+	for i, c := range exportColumns {
+		if cols[i] = c; exportCSVLists[c] {
+			cols[i] = "array_to_json(" + c + ")"
+		}
+	}
+	return cols
 }
 
 // writeEventsCSV writes the run's events, in (tick, seq) order, to path as
@@ -81,7 +96,7 @@ func (s *Store) writeEventsCSV(ctx context.Context, simulationID, path string) (
 	// read the same whatever standard_conforming_strings says.
 	q := fmt.Sprintf(`COPY (SELECT %s FROM simulation_events WHERE simulation_id = %s ORDER BY tick, seq)
 		TO STDOUT WITH (FORMAT csv, ENCODING 'UTF8')`,
-		strings.Join(exportCSVColumns, ", "), pgEscapeLiteral(simulationID))
+		strings.Join(exportCSVColumns(), ", "), pgEscapeLiteral(simulationID))
 	err = conn.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
 		if !ok {
@@ -125,16 +140,21 @@ func pgEscapeLiteral(s string) string {
 // default is 2 MB), with buffers of twice that.
 func readEventsCSV(path string, longest int) string {
 	maxLine := max(2<<20, longest+1)
-	return fmt.Sprintf(`SELECT event_id, simulation_id, seq, tick, day, event_timestamp, event_type,
-		details, agent_id, tx_id, created_at,
-		from_json(agents, '["VARCHAR"]') AS agents, from_json(tx_ids, '["VARCHAR"]') AS tx_ids
-		FROM read_csv(%s, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"',
-			new_line = '\n', allow_quoted_nulls = false, max_line_size = %s, buffer_size = %s,
-			columns = {'event_id': 'VARCHAR', 'simulation_id': 'VARCHAR', 'seq': 'BIGINT', 'tick': 'BIGINT',
-				'day': 'BIGINT', 'event_timestamp': 'TIMESTAMP', 'event_type': 'VARCHAR', 'details': 'VARCHAR',
-				'agent_id': 'VARCHAR', 'tx_id': 'VARCHAR', 'created_at': 'TIMESTAMP', 'agents': 'VARCHAR',
-				'tx_ids': 'VARCHAR'})`,
-		duckfile.StringLiteral(path), strconv.Itoa(maxLine), strconv.Itoa(max(32<<20, 2*maxLine)))
+	sel, types := make([]string, len(exportColumns)), make([]string, len(exportColumns))
+	for i, c := range exportColumns {
+		typ := "VARCHAR"
+		if t, ok := exportCSVTypes[c]; ok {
+			typ = t
+		}
+		sel[i], types[i] = c, duckfile.StringLiteral(c)+": '"+typ+"'"
+		if exportCSVLists[c] {
+			sel[i] = "from_json(" + c + `, '["VARCHAR"]') AS ` + c
+		}
+	}
+	return fmt.Sprintf(`SELECT %s FROM read_csv(%s, header = false, auto_detect = false,
+		delim = ',', quote = '"', escape = '"', new_line = '\n', allow_quoted_nulls = false,
+		max_line_size = %d, buffer_size = %d, columns = {%s})`,
+		strings.Join(sel, ", "), duckfile.StringLiteral(path), maxLine, max(32<<20, 2*maxLine), strings.Join(types, ", "))
 }
 
 // recordMeter passes CSV through to w and measures its longest record: the
