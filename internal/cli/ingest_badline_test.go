@@ -5,7 +5,6 @@ package cli
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -181,9 +180,9 @@ func TestIngestTruncatedGzip(t *testing.T) {
 	plain := readFile(t, stream)
 	gz := gzipBytes(t, plain)
 	cut := writeFile(t, filepath.Join(dir, "cut.jsonl.gz"), gz[:len(gz)*2/3])
-	// What a reader gets before the gzip stream breaks off.
+	// What ingest's reader gets before the gzip stream breaks off.
 	var got bytes.Buffer
-	zr, err := gzip.NewReader(bytes.NewReader(readFile(t, cut)))
+	zr, err := decompress(bytes.NewReader(readFile(t, cut)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // peekContent returns r (buffered) and whether it holds any byte other

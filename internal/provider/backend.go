@@ -91,7 +91,7 @@ func openBackend(ctx context.Context, path string, opts Options) (backend, *sql.
 	if err == nil {
 		err = prepareSchema(ctx, m, opts)
 	}
-	var be backend = duckdbBackend{}
+	var be backend = duckdbBackend{events: newEventWriter()}
 	if err == nil && pg {
 		be, err = newPostgresBackend(ctx, sqldb, opts.ReadOnly)
 	}

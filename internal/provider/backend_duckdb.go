@@ -10,13 +10,15 @@ import (
 
 // duckdbBackend is an embedded DuckDB file: events go in through Arrow or
 // the Appender (eventwriter_*.go), lists are DuckDB LISTs.
-type duckdbBackend struct{}
+type duckdbBackend struct {
+	events *eventWriter
+}
 
 func (duckdbBackend) name() string   { return "duckdb" }
 func (duckdbBackend) embedded() bool { return true }
 
-func (duckdbBackend) writeEvents(ctx context.Context, conn *sql.Conn, id string, rows []pendingEvent, createdAt time.Time) error {
-	return appendEvents(ctx, conn, id, rows, createdAt)
+func (b duckdbBackend) writeEvents(ctx context.Context, conn *sql.Conn, id string, rows []pendingEvent, createdAt time.Time) error {
+	return b.events.write(ctx, conn, id, rows, createdAt)
 }
 
 func (duckdbBackend) writeSummary(ctx context.Context, _ *sql.Conn, tx *sql.Tx, id string, rows []pendingEvent) error {
@@ -31,5 +33,5 @@ func (duckdbBackend) txError(err error) error    { return err }
 func (duckdbBackend) claim(context.Context, string) error            { return nil }
 func (duckdbBackend) release(string)                                 {}
 func (duckdbBackend) holds(string) bool                              { return false }
-func (duckdbBackend) close() error                                   { return nil }
+func (b duckdbBackend) close() error                                 { b.events.release(); return nil }
 func (duckdbBackend) checkEvents(string, int64, []event.Event) error { return nil }

@@ -30,7 +30,7 @@ import (
 // fails when the table's column types and the encoder drift apart.
 
 // eventColumns are simulation_events' stored columns in the order
-// appendEvents supplies them. event_id ('<simulation_id>:<seq>', computed
+// eventWriter.write supplies them. event_id ('<simulation_id>:<seq>', computed
 // when read) is generated, so not among them.
 var eventColumns = []string{
 	"simulation_id", "seq", "tick", "day", "event_timestamp", "event_type",

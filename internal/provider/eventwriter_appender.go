@@ -18,6 +18,19 @@ import (
 // "appender" here, "arrow" in a build with the duckdb_arrow tag.
 const EventWriter = "appender"
 
+// eventWriter is a Store's Appender writer; it keeps nothing between
+// commit groups.
+type eventWriter struct{}
+
+func newEventWriter() *eventWriter { return &eventWriter{} }
+
+// write stores rows on conn inside the caller's open transaction.
+func (*eventWriter) write(ctx context.Context, conn *sql.Conn, simulationID string, rows []pendingEvent, createdAt time.Time) error {
+	return appendEvents(ctx, conn, simulationID, rows, createdAt)
+}
+
+func (*eventWriter) release() {}
+
 // appendEvents appends rows on conn through DuckDB's Appender, inside the
 // caller's open transaction: they become visible on commit and vanish on
 // rollback. A failed Flush fails the transaction (DuckDB may otherwise

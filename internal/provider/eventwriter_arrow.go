@@ -14,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/simcash/simdb/internal/event"
@@ -108,15 +107,28 @@ func eventSchema() *arrow.Schema {
 	}, nil)
 }
 
-// appendEvents stores rows on conn inside the caller's open transaction:
-// they become visible on commit and vanish on rollback.
-func appendEvents(ctx context.Context, conn *sql.Conn, simulationID string, rows []pendingEvent, createdAt time.Time) error {
-	return appendEventsWith(ctx, conn, mallocator.NewMallocator(), simulationID, rows, createdAt)
+// eventWriter is a Store's Arrow writer: it keeps the C memory of its
+// record batches' columns for the next commit group (reuseAllocator).
+type eventWriter struct {
+	alloc *reuseAllocator
 }
 
-// appendEventsWith is appendEvents with the allocator of the Arrow columns,
-// which a test checks is left with nothing allocated.
-func appendEventsWith(ctx context.Context, conn *sql.Conn, alloc *mallocator.Mallocator, simulationID string, rows []pendingEvent, createdAt time.Time) error {
+func newEventWriter() *eventWriter { return &eventWriter{alloc: newReuseAllocator()} }
+
+// write stores rows on conn inside the caller's open transaction: they
+// become visible on commit and vanish on rollback.
+func (w *eventWriter) write(ctx context.Context, conn *sql.Conn, simulationID string, rows []pendingEvent, createdAt time.Time) error {
+	err := appendEventsWith(ctx, conn, w.alloc, simulationID, rows, createdAt)
+	w.alloc.sweep() // the batches are released: keep what they used, free the rest
+	return err
+}
+
+// release returns the kept memory to the C library; the Store closes.
+func (w *eventWriter) release() { w.alloc.release() }
+
+// appendEventsWith is eventWriter.write with the allocator of the Arrow
+// columns, which a test checks is left with nothing allocated.
+func appendEventsWith(ctx context.Context, conn *sql.Conn, alloc memory.Allocator, simulationID string, rows []pendingEvent, createdAt time.Time) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -170,7 +182,7 @@ func appendEventsWith(ctx context.Context, conn *sql.Conn, alloc *mallocator.Mal
 // (BenchmarkBuildEventBatch). Every column but agent_id and tx_id (null
 // where the event has none) is non-null; agents and tx_ids are empty lists
 // where the event names none.
-func buildEventBatch(alloc *mallocator.Mallocator, schema *arrow.Schema, simulationID string, rows []pendingEvent, createdAt time.Time) arrow.RecordBatch {
+func buildEventBatch(alloc memory.Allocator, schema *arrow.Schema, simulationID string, rows []pendingEvent, createdAt time.Time) arrow.RecordBatch {
 	n := len(rows)
 	var typeBytes, detailBytes, agentIDBytes, txIDBytes, agentVals, agentBytes, txVals, txBytes int
 	for i := range rows {
@@ -234,7 +246,7 @@ func buildEventBatch(alloc *mallocator.Mallocator, schema *arrow.Schema, simulat
 // columnWriter allocates the buffers of one record batch's columns, in
 // schema order, and assembles them into the batch.
 type columnWriter struct {
-	alloc *mallocator.Mallocator
+	alloc memory.Allocator
 	n     int
 	// cols are the columns' buffers as array data, filled by the add
 	// calls; batch makes arrays of them.
@@ -251,7 +263,7 @@ type columnData struct {
 
 func (c *columnWriter) buffer(size int) *memory.Buffer {
 	b := memory.NewResizableBuffer(c.alloc)
-	b.Resize(size) // zeroed: mallocator allocates with calloc
+	b.Resize(size) // zeroed: reuseAllocator and mallocator clear what they give
 	return b
 }
 
