@@ -37,6 +37,10 @@ type backend interface {
 	oneOf(col string) string
 	// list binds v as a list parameter.
 	list(v []string) any
+	// windowOrder is what StreamEvents' window query ends with: "" where a
+	// plain scan returns a run's rows in seq order (orderWindow checks
+	// it), an ORDER BY where it does not.
+	windowOrder() string
 	// embedded reports a DuckDB file, whose Store does the upkeep a
 	// server does for itself: checkpoints, retries under more memory,
 	// reopening an invalidated database, trimming the C heap.

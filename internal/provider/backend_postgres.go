@@ -137,6 +137,12 @@ func (*postgresBackend) contains(col string) string { return col + " @> ARRAY[?]
 func (*postgresBackend) oneOf(col string) string    { return col + " = ANY(?)" }
 func (*postgresBackend) list(v []string) any        { return v }
 
+// windowOrder sorts by seq: PostgreSQL returns rows in heap order, which a
+// writer's concurrent commits interleave, and its primary key
+// (simulation_id, seq) gives a window in seq order for about the scan's
+// cost, where orderWindow would sort thousands of rows in Go.
+func (*postgresBackend) windowOrder() string { return " ORDER BY seq" }
+
 func (*postgresBackend) writeEvents(ctx context.Context, conn *sql.Conn, id string, rows []pendingEvent, createdAt time.Time) error {
 	if len(rows) == 0 {
 		return nil

@@ -66,9 +66,9 @@ func eventDiff(a, b *StoredEvent) (field, va, vb string) {
 		return "day", itoa(a.Day), itoa(b.Day)
 	case a.EventType != b.EventType:
 		return "event_type", strconv.Quote(a.EventType), strconv.Quote(b.EventType)
-	case !samePtr(a.AgentID, b.AgentID):
+	case !sameString(a.AgentID, b.AgentID):
 		return "agent_id", strOrNull(a.AgentID), strOrNull(b.AgentID)
-	case !samePtr(a.TxID, b.TxID):
+	case !sameString(a.TxID, b.TxID):
 		return "tx_id", strOrNull(a.TxID), strOrNull(b.TxID)
 	case !bytes.Equal(a.Details, b.Details):
 		return "details", string(a.Details), string(b.Details)
@@ -80,10 +80,10 @@ func eventDiff(a, b *StoredEvent) (field, va, vb string) {
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
-// samePtr says whether a and b are both nil or point to equal values:
-// eventDiff runs for every event a copy compares, so it compares before it
-// formats.
-func samePtr[T comparable](a, b *T) bool {
+// sameString says whether a and b are both nil (NULL) or point to equal
+// strings: eventDiff runs for every event a copy compares, so it compares
+// before it formats.
+func sameString(a, b *string) bool {
 	if a == nil || b == nil {
 		return a == b
 	}

@@ -32,13 +32,7 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 		return err
 	}
 	q, args, lo, hi := s.windowQuery(f, simulationID, r)
-	if !s.be.embedded() {
-		// PostgreSQL returns rows in heap order, which a writer's
-		// concurrent commits interleave; its primary key (simulation_id,
-		// seq) gives a window in seq order for about the scan's cost,
-		// where orderWindow would sort thousands of rows in Go.
-		q += " ORDER BY seq"
-	}
+	q += s.be.windowOrder()
 	ctx, cancel := context.WithCancel(ctx)
 	type window struct {
 		events []StoredEvent
@@ -108,11 +102,12 @@ func (s *Store) streamWindows(ctx context.Context, simulationID string, f EventF
 }
 
 // orderWindow puts a window's events in seq order, descending when desc.
-// On DuckDB the window query has no ORDER BY: a sort cost DuckDB a third of
-// its time per window, and a plain scan already returns a simulation's rows
-// in the order they were stored, which is seq order (BENCHMARKS.md). That
-// is DuckDB's default behaviour (preserve_insertion_order), not a promise,
-// so the order is checked here and the window sorted when it is off.
+// On DuckDB the window query has no ORDER BY (backend.windowOrder): a sort
+// cost DuckDB a third of its time per window, and a plain scan already
+// returns a simulation's rows in the order they were stored, which is seq
+// order (BENCHMARKS.md). That is DuckDB's default behaviour
+// (preserve_insertion_order), not a promise, so the order is checked here
+// and the window sorted when it is off.
 func orderWindow(events []StoredEvent, desc bool) {
 	for i := 1; i < len(events); i++ {
 		if events[i-1].Seq > events[i].Seq {

@@ -31,9 +31,9 @@ const EventWriter = "arrow"
 // (BENCHMARKS.md).
 //
 // Safety rules this file keeps, each for a reason:
-//   - The columns live in C memory (mallocator), not Go memory: DuckDB reads
-//     them through pointers held in C structs, which cgo forbids for Go
-//     memory.
+//   - The columns live in C memory (reuseAllocator over arrow's
+//     mallocator), not Go memory: DuckDB reads them through pointers held
+//     in C structs, which cgo forbids for Go memory.
 //   - The view is read exactly once, by the INSERT, and dropped before the
 //     stream is released: an Arrow stream can be consumed once, and a view
 //     left over a released stream would point at freed memory.

@@ -13,10 +13,11 @@ import (
 // batches free is kept for the next group's instead of being returned to
 // the C library.
 //
-// Why: a commit group's columns take about 12 MB on the medium stream,
-// and glibc serves blocks that large with fresh pages from the kernel each
-// time, so every group paid a page fault per 4 KB it wrote. Reused blocks
-// are already resident.
+// Why: a commit group's columns take megabytes, and glibc serves blocks
+// that large with fresh pages from the kernel each time, so every group
+// paid a page fault per 4 KB it wrote (BENCHMARKS.md). Reused blocks are
+// already resident. The cost: a Store holds its last group's columns
+// until its next commit or Close.
 //
 // The rules that keep its memory bounded:
 //   - A new block has a quarter more room than asked for, so that the
@@ -140,13 +141,11 @@ func (a *reuseAllocator) sweep() {
 
 // release returns every kept block to the C library.
 func (a *reuseAllocator) release() {
-	a.sweep()
-	a.sweep()
-}
-
-// inUse is the C memory allocated and neither kept nor freed.
-func (a *reuseAllocator) inUse() int64 {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.c.AllocatedBytes() - int64(a.kept)
+	free := a.free
+	a.free, a.kept = nil, 0
+	a.mu.Unlock()
+	for _, k := range free {
+		a.c.Free(k.b)
+	}
 }

@@ -102,3 +102,10 @@ func TestReuseAllocatorSweepKeepsOneGroup(t *testing.T) {
 		t.Errorf("after release the C library still holds %d bytes", n)
 	}
 }
+
+// inUse is the C memory a allocated and neither kept nor freed.
+func (a *reuseAllocator) inUse() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.c.AllocatedBytes() - int64(a.kept)
+}

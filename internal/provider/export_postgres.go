@@ -128,7 +128,7 @@ func (s *Store) writeEventsCSV(ctx context.Context, simulationID, path string) (
 
 // pgEscapeLiteral quotes s as a PostgreSQL escape string (E'…'), where a
 // backslash and a quote are escaped by doubling them. Simulation ids hold
-// no NUL (PostgreSQL's TEXT cannot) nor other control characters.
+// no control characters (checkSimulationID), so nothing else needs it.
 func pgEscapeLiteral(s string) string {
 	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
 }

@@ -255,12 +255,12 @@ type Options struct {
 	// Durability picks when tick events become durable (default Buffered).
 	Durability Durability
 	// FlushEvents is the buffered group size: a simulation's pending events
-	// are committed once this many are waiting (default 50,000). On a
-	// DuckDB file, a group of fewer than 32,768 events (the file's row
-	// group) is written to DuckDB's write-ahead log and again by a later
-	// checkpoint, where a larger one goes straight into the file: an
-	// ingest with groups of 25,000 spends about 40% more CPU than with
-	// 50,000 (BENCHMARKS.md).
+	// are committed once this many are waiting (default 50,000). Into a
+	// DuckDB file that already holds events, a group of fewer than 32,768
+	// events (the row group size simdb gives its files) is written to
+	// DuckDB's write-ahead log and again by a later checkpoint, where a
+	// larger one goes straight into the file, so smaller groups cost
+	// markedly more CPU (BENCHMARKS.md has figures).
 	FlushEvents int
 	// FlushInterval bounds how long an event waits in the buffer (default
 	// one second).

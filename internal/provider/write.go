@@ -365,8 +365,8 @@ func growPending(pending []pendingEvent, n, group int) []pendingEvent {
 // collector scans the whole buffer (its entries hold pointers) while the
 // ticks fill it: a page read before it is written maps the kernel's shared
 // zero page, and the write that follows faults a second time and flushes
-// the page from every core's TLB. Writing first costs one fault per page;
-// on the medium stream it cut about 6% of an ingest's CPU (BENCHMARKS.md).
+// the page from every core's TLB. Writing first costs one fault per page
+// (BENCHMARKS.md has what it saved).
 func touchPages(buf []pendingEvent) {
 	step := max(1, os.Getpagesize()/int(unsafe.Sizeof(pendingEvent{})))
 	for i := 0; i < len(buf); i += step {
