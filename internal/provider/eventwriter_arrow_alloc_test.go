@@ -3,6 +3,9 @@
 package provider
 
 import (
+	"context"
+	"encoding/json"
+	"path/filepath"
 	"testing"
 	"unsafe"
 )
@@ -108,4 +111,40 @@ func (a *reuseAllocator) inUse() int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.c.AllocatedBytes() - int64(a.kept)
+}
+
+// BenchmarkArrowWriterKeptMemory persists the medium stream tick by tick,
+// Buffered with the default groups, and reports the most C memory the
+// Arrow writer kept between commit groups (kept-MB, capacity, of which
+// what a group wrote is resident): what a Store holds until its next
+// commit or Close.
+//
+//	SIMDB_CORPUS=../../../shared/data/simcash-events go test -tags duckdb_arrow -run '^$' -bench ArrowWriterKeptMemory -benchtime 1x ./internal/provider
+func BenchmarkArrowWriterKeptMemory(b *testing.B) {
+	ticks, _ := mediumTicks(b)
+	ctx := context.Background()
+	most := 0
+	for range b.N {
+		s, err := Open(ctx, filepath.Join(b.TempDir(), "kept.duckdb"), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		const id = "m"
+		if err := s.PersistSimulationStart(ctx, id, json.RawMessage(`{"ticks_per_day":100}`), StartOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		a := s.be.(duckdbBackend).events.alloc
+		for tick, evs := range ticks {
+			if _, err := s.PersistTickEvents(ctx, id, int64(tick), evs); err != nil {
+				b.Fatal(err)
+			}
+			a.mu.Lock()
+			most = max(most, a.kept)
+			a.mu.Unlock()
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(most)/(1<<20), "kept-MB")
 }
