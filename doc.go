@@ -45,4 +45,13 @@
 // that holds the run), and for PostgreSQL ErrUnreachable and
 // ErrNoDatabase. Every other error wraps the cause with what was being
 // done.
+//
+// # Tracing
+//
+// A program's Go execution traces (runtime/trace, go test -trace) show
+// where a Store's write time goes: the steps of each commit group are
+// regions named "simdb: …" (its events stored, with the Arrow writer their
+// batches built and inserted, its summary counts, the commit), as are a
+// writer's wait for the group before its own and the checkpoints. While no
+// trace runs, a region costs one check that tracing is off.
 package simdb

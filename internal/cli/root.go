@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/trace"
 	"strings"
 	"time"
 
@@ -52,6 +53,10 @@ type env struct {
 	// memoryLimitSet says the user gave it (ingest has its own default).
 	memoryLimit    string
 	memoryLimitSet bool
+	// traceFile is --trace; stopTrace ends the trace once the command has
+	// run (nil when none was started).
+	traceFile string
+	stopTrace func() error
 	// now is the wall clock written into rows (nil: time.Now); tests fix it
 	// so golden outputs are stable.
 	now func() time.Time
@@ -78,6 +83,11 @@ func run(e *env, args []string) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if e.stopTrace != nil {
+		if terr := e.stopTrace(); err == nil && terr != nil {
+			err = fmt.Errorf("--trace %s: %w", e.traceFile, terr)
+		}
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -135,9 +145,15 @@ number of commands and processes use at once.`,
 	}
 	root.PersistentFlags().StringVar(&e.dbPath, "db", def, "DuckDB database file or postgres:// URL ($SIMDB_DB sets the default)")
 	root.PersistentFlags().StringVar(&e.memoryLimit, "memory-limit", "256MB", `DuckDB's memory limit ("" for DuckDB's default, 80% of RAM); ingest and events --all use `+ingestMemoryLimit+` unless this is given`)
+	root.PersistentFlags().StringVar(&e.traceFile, "trace", "", "write a Go execution trace of the command to `FILE`, for performance work: go tool trace FILE shows simdb's steps (storing, committing, a writer's waits) under \"User-defined regions\"")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		e.running = true
+		if e.traceFile != "" {
+			if err := e.startTrace(); err != nil {
+				return err
+			}
+		}
 		e.memoryLimitSet = cmd.Flags().Changed("memory-limit")
 		if e.memoryLimitSet && e.memoryLimit != "" {
 			return checkMemoryLimit(e.ctx, e.memoryLimit)
@@ -276,4 +292,23 @@ func checkFormat(format string, allowed ...string) error {
 		}
 	}
 	return usagef("unknown --format %q (want %s)", format, strings.Join(allowed, ", "))
+}
+
+// startTrace starts the Go execution trace --trace asked for; run stops it
+// when the command returns. The trace is the process's: a second one (a
+// test binary's own -test.trace) is refused by the runtime.
+func (e *env) startTrace() error {
+	f, err := os.Create(e.traceFile)
+	if err != nil {
+		return fmt.Errorf("--trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--trace %s: %w", e.traceFile, err)
+	}
+	e.stopTrace = func() error {
+		trace.Stop()
+		return f.Close()
+	}
+	return nil
 }

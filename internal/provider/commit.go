@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime/trace"
 
 	"github.com/simcash/simdb/internal/dbgen"
 )
@@ -78,7 +79,10 @@ func (s *Store) settle(st *simState, wait bool) error {
 // flushAsync starts committing st's pending ticks in the background, after
 // waiting for the previous group. The caller holds st.mu.
 func (s *Store) flushAsync(st *simState) error {
-	if err := s.settle(st, true); err != nil {
+	wait := trace.StartRegion(context.Background(), "simdb: wait for the previous commit group")
+	err := s.settle(st, true)
+	wait.End()
+	if err != nil {
 		return err
 	}
 	if len(st.pending) == 0 {
@@ -155,13 +159,19 @@ func (s *Store) commitBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx, id 
 	if len(b.events) == 0 {
 		return nil
 	}
-	if err := s.be.writeEvents(ctx, conn, id, b.events, s.opts.Now()); err != nil {
+	region := trace.StartRegion(ctx, "simdb: store events")
+	err := s.be.writeEvents(ctx, conn, id, b.events, s.opts.Now())
+	region.End()
+	if err != nil {
 		return err
 	}
 	// Under writeMu (commitBatch runs in writeTx). A batch that rolls back
 	// still counts: its C memory was allocated and freed all the same.
 	s.untrimmed += len(b.events)
-	if err := s.be.writeSummary(ctx, conn, tx, id, b.events); err != nil {
+	region = trace.StartRegion(ctx, "simdb: store summary counts")
+	err = s.be.writeSummary(ctx, conn, tx, id, b.events)
+	region.End()
+	if err != nil {
 		return err
 	}
 	p := dbgen.RecordProgressParams{

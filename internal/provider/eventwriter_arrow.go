@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"runtime/trace"
 	"strings"
 	"time"
 
@@ -40,6 +41,9 @@ const EventWriter = "arrow"
 //   - The view is connection-local (DuckDB registers it in the temp
 //     catalog) and created inside the caller's transaction, so a rollback
 //     takes it away too.
+//   - The INSERT reads every column of the view, in schema order: a
+//     trial that read all but one (`SELECT 'id', * EXCLUDE (simulation_id)`)
+//     crashed the process inside DuckDB (SIGSEGV, duckdb-go v2.10506.0).
 
 // pendingView is the temporary view the batch is inserted from.
 const pendingView = "simdb_pending_events"
@@ -139,11 +143,13 @@ func appendEventsWith(ctx context.Context, conn *sql.Conn, alloc memory.Allocato
 			b.Release()
 		}
 	}()
+	region := trace.StartRegion(ctx, "simdb: build Arrow batches")
 	for start := 0; start < len(rows); {
 		end := batchEnd(rows, start)
 		batches = append(batches, buildEventBatch(alloc, schema, simulationID, rows[start:end], createdAt))
 		start = end
 	}
+	region.End()
 	reader, err := array.NewRecordReader(schema, batches)
 	if err != nil {
 		return fmt.Errorf("event batch: %w", err)
@@ -161,7 +167,9 @@ func appendEventsWith(ctx context.Context, conn *sql.Conn, alloc memory.Allocato
 		}
 		defer release()
 		exec := dc.(driver.ExecerContext)
+		region := trace.StartRegion(ctx, "simdb: insert Arrow batches")
 		_, err = exec.ExecContext(ctx, insert, nil)
+		region.End()
 		// Dropped even when the insert failed; if the transaction is
 		// aborted the drop fails too, and the rollback removes the view.
 		_, derr := exec.ExecContext(context.Background(), "DROP VIEW IF EXISTS "+pendingView, nil)

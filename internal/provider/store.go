@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime/trace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -234,7 +235,9 @@ func (s *Store) Close() error {
 		// replayed when the file is next opened.
 		s.writeMu.Lock()
 		if duckfile.WALSize(s.path) > 0 {
+			region := trace.StartRegion(context.Background(), "simdb: checkpoint")
 			_ = duckfile.Checkpoint(context.Background(), s.sqlDB(), s.path, s.checkpointLimit(), s.memory)
+			region.End()
 		}
 		s.writeMu.Unlock()
 	}
@@ -370,6 +373,7 @@ func (s *Store) runTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) e
 		_ = tx.Rollback()
 		return err
 	}
+	defer trace.StartRegion(ctx, "simdb: commit").End()
 	return tx.Commit()
 }
 
@@ -385,7 +389,9 @@ func (s *Store) afterCommit(ctx context.Context) {
 	if !duckfile.NeedsCheckpoint(s.path) {
 		return
 	}
+	region := trace.StartRegion(ctx, "simdb: checkpoint")
 	err := duckfile.Checkpoint(context.WithoutCancel(ctx), s.sqlDB(), s.path, s.checkpointLimit(), s.memory)
+	region.End()
 	if duckfile.IsInvalidated(err) {
 		// Reopen now, so that readers do not fail until the next write.
 		s.fault = err
