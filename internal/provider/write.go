@@ -365,8 +365,11 @@ func growPending(pending []pendingEvent, n, group int) []pendingEvent {
 // collector scans the whole buffer (its entries hold pointers) while the
 // ticks fill it: a page read before it is written maps the kernel's shared
 // zero page, and the write that follows faults a second time and flushes
-// the page from every core's TLB. Writing first costs one fault per page
-// (BENCHMARKS.md has what it saved).
+// the page from every core's TLB. Writing first spares that for the pages
+// the collector has not reached yet; an allocation this large often starts
+// a collection whose workers scan the buffer while it is being touched, so
+// some pages still fault twice (BENCHMARKS.md has what it saved, and how
+// many).
 func touchPages(buf []pendingEvent) {
 	step := max(1, os.Getpagesize()/int(unsafe.Sizeof(pendingEvent{})))
 	for i := 0; i < len(buf); i += step {
